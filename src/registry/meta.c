@@ -1,0 +1,2 @@
+/* placeholder: filled in by the module owner */
+typedef int svc_placeholder_meta;
