@@ -1,4 +1,136 @@
-/* placeholder: filled in by the module owner */
+/*
+ * store: the revisioned object map every request and controller reads and writes.
+ *
+ * Objects are immutable once committed: a write hands in a new jansson tree, the store stamps
+ * it with the next value of the one global resourceVersion counter (as an etcd revision),
+ * serialises it once, and keeps the bytes beside the tree so GET and LIST copy bytes and never
+ * re-serialise. Every commit is appended to an event log of bounded size (the watch cache) that
+ * watchers and controllers read from any revision still in it. Readers hold references to
+ * committed objects, so the store lock is held only for the in-memory commit, never for I/O.
+ * Keys are "<resource>[.<group>]/<namespace>/<name>" (or "<resource>/<name>" for cluster-scoped
+ * kinds), compared bytewise, so a namespace or a whole resource is a key range.
+ * The store knows nothing about Services, HTTP or JSON beyond metadata.resourceVersion.
+ */
 #ifndef SVC_STORE_H
 #define SVC_STORE_H
+
+#include <stdatomic.h>
+#include <stdbool.h>
+#include <stddef.h>
+#include <stdint.h>
+
+typedef struct json_t json_t;
+
+/* A committed object. Shared and immutable: take a reference to keep it. */
+struct store_obj {
+    atomic_int refs;
+    uint64_t rv;     /* the object's resourceVersion */
+    json_t *json;    /* the object, metadata.resourceVersion included; never modified */
+    char *bytes;     /* json serialised compactly (kind and apiVersion first) */
+    size_t len;
+    size_t body_off; /* "{" + bytes[body_off..] is the object without kind and apiVersion,
+                        as list items are written */
+    char *key;
+};
+
+struct store_obj *store_obj_ref(struct store_obj *obj);
+void store_obj_unref(struct store_obj *obj);
+/* Build a detached object (not in any store) from json (stolen), e.g. for dry-run answers. */
+struct store_obj *store_obj_new(const char *key, json_t *json, uint64_t rv);
+
+enum store_event_type { STORE_ADDED, STORE_MODIFIED, STORE_DELETED };
+
+struct store_event {
+    uint64_t rv;
+    enum store_event_type type;
+    struct store_obj *obj;  /* the new state; for DELETED the last state stamped with the
+                               deletion's resourceVersion; a reference */
+    struct store_obj *prev; /* the state before (NULL for ADDED); a reference */
+};
+/* Drop the references an event holds. */
+void store_event_release(struct store_event *ev);
+
+enum {
+    STORE_OK = 0,
+    STORE_ERR_EXISTS = -1,    /* create of a key that exists */
+    STORE_ERR_NOT_FOUND = -2, /* update or delete of a key that does not exist */
+    STORE_ERR_CONFLICT = -3,  /* expect_rv did not match */
+    STORE_ERR_EXPIRED = -4,   /* the revision asked for is older than the event log */
+    STORE_ERR_IO = -5,        /* the persistence backend failed */
+    STORE_ERR_TOO_NEW = -6,   /* the revision asked for is newer than the store */
+};
+
+struct store_config {
+    size_t event_log_size; /* events kept for watches (--watch-cache-size) */
+};
+
+struct store;
+
+struct store *store_new(const struct store_config *cfg);
+void store_free(struct store *st);
+
+/* The current revision: the resourceVersion of the newest commit. */
+uint64_t store_revision(struct store *st);
+/* The oldest revision a watch or list can start from (events after it are all kept). */
+uint64_t store_oldest_revision(struct store *st);
+/* Number of objects under a key prefix. */
+size_t store_count(struct store *st, const char *prefix);
+
+/* The object under key, a new reference, or NULL. */
+struct store_obj *store_get(struct store *st, const char *key);
+
+typedef bool (*store_filter_fn)(void *ctx, const struct store_obj *obj);
+
+struct store_list_opts {
+    const char *prefix;      /* key range to list */
+    const char *start_after; /* resume after this key (a continue token's key), or NULL */
+    size_t limit;            /* at most this many items; 0 for all */
+    store_filter_fn filter;  /* keep only objects it accepts; NULL for all */
+    void *filter_ctx;
+    uint64_t at_rv;          /* list as of this revision (must still be in the event log);
+                                0 for the current state */
+};
+
+struct store_list_result {
+    struct store_obj **items; /* references, in key order */
+    size_t n;
+    uint64_t rv;              /* the revision the list reflects */
+    bool more;                /* more matching items follow the last one */
+    long long remaining;      /* objects after the last item, ignoring the filter; -1 unknown */
+};
+
+/* List a key range; 0, or STORE_ERR_EXPIRED / STORE_ERR_TOO_NEW for a bad at_rv. */
+int store_list(struct store *st, const struct store_list_opts *opts,
+               struct store_list_result *out);
+void store_list_result_release(struct store_list_result *res);
+
+enum store_op { STORE_OP_CREATE, STORE_OP_UPDATE, STORE_OP_DELETE };
+
+struct store_write {
+    enum store_op op;
+    const char *key;
+    json_t *obj;        /* CREATE and UPDATE: the new object, stolen (even on failure) */
+    uint64_t expect_rv; /* UPDATE and DELETE: the revision the change was based on; 0: any */
+};
+
+/*
+ * Commit one write. On success *result (may be NULL) gets a reference to the committed object
+ * (for DELETE: the object as it was, with its old resourceVersion) and *prev (may be NULL) one to
+ * the previous state. Returns STORE_OK or a STORE_ERR_* code; nothing changes on failure.
+ */
+int store_write(struct store *st, struct store_write *w, struct store_obj **result,
+                struct store_obj **prev);
+
+/*
+ * Copy up to max events with rv > after_rv into out (references; release each). Returns the
+ * number copied, or STORE_ERR_EXPIRED when events after after_rv were already dropped.
+ */
+long store_events_since(struct store *st, uint64_t after_rv, struct store_event *out,
+                        size_t max);
+
+/* Called after every commit, outside the store lock, with the new revision. */
+typedef void (*store_listener_fn)(void *ctx, uint64_t rv);
+/* Register a listener (at start-up, before concurrent use). */
+void store_add_listener(struct store *st, store_listener_fn fn, void *ctx);
+
 #endif

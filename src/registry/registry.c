@@ -1,2 +1,167 @@
-/* placeholder: filled in by the module owner */
-typedef int svc_placeholder_registry;
+/*
+ * registry: the registry object, the table from resource to strategy, store keys, and the
+ * objects a cluster has from its first moment (the bootstrap controller's namespaces and the
+ * kubernetes Service with its Endpoints).
+ */
+#include "registry_private.h"
+
+#include "svc/api.h"
+#include "svc/apierr.h"
+#include "svc/store.h"
+#include "svc/util.h"
+
+#include <jansson.h>
+#include <stdlib.h>
+#include <string.h>
+
+/* Kinds without special behaviour still need a name rule and flags. */
+static const struct reg_kind reg_kind_default = {
+    .flags = REG_CREATE_ON_UPDATE,
+    .name_rule = REG_NAME_DNS1123_SUBDOMAIN,
+};
+
+static const struct reg_kind *const strategies[] = {
+    &reg_kind_service,
+    &reg_kind_endpoints,
+    &reg_kind_namespace,
+};
+
+const struct reg_kind *registry_kind(const struct api_resource *res)
+{
+    for (size_t i = 0; i < sizeof(strategies) / sizeof(strategies[0]); i++)
+        if (!strcmp(strategies[i]->group, res->group) &&
+            !strcmp(strategies[i]->resource, res->plural))
+            return strategies[i];
+    return &reg_kind_default;
+}
+
+char *registry_key(const struct api_resource *res, const char *ns, const char *name)
+{
+    if (res->namespaced)
+        return xasprintf("%s/%s/%s", res->qualified, ns ? ns : "", name ? name : "");
+    return xasprintf("%s/%s", res->qualified, name ? name : "");
+}
+
+char *registry_prefix(const struct api_resource *res, const char *ns)
+{
+    if (res->namespaced && !ju_empty(ns))
+        return xasprintf("%s/%s/", res->qualified, ns);
+    return xasprintf("%s/", res->qualified);
+}
+
+static char *dup_opt(const char *s)
+{
+    return s ? xstrdup(s) : NULL;
+}
+
+struct registry *registry_new(struct store *store, const struct api *api,
+                              const struct registry_config *cfg, struct apierr *err)
+{
+    struct registry *reg = xcalloc(1, sizeof(*reg));
+    reg->store = store;
+    reg->api = api;
+    reg->cfg.service_cluster_ip_range = dup_opt(cfg->service_cluster_ip_range);
+    reg->cfg.service_node_port_range = dup_opt(cfg->service_node_port_range);
+    reg->cfg.advertise_address = dup_opt(cfg->advertise_address);
+    reg->cfg.secure_port = cfg->secure_port;
+    reg->services = service_state_new(&reg->cfg, err);
+    if (!reg->services) {
+        registry_free(reg);
+        return NULL;
+    }
+    return reg;
+}
+
+void registry_free(struct registry *reg)
+{
+    if (!reg)
+        return;
+    service_state_free(reg->services);
+    free((char *)reg->cfg.service_cluster_ip_range);
+    free((char *)reg->cfg.service_node_port_range);
+    free((char *)reg->cfg.advertise_address);
+    free(reg);
+}
+
+void registry_set_port(struct registry *reg, int port)
+{
+    reg->cfg.secure_port = port;
+}
+
+struct store *registry_store(struct registry *reg)
+{
+    return reg->store;
+}
+
+const struct api *registry_api(struct registry *reg)
+{
+    return reg->api;
+}
+
+const struct registry_config *registry_config(struct registry *reg)
+{
+    return &reg->cfg;
+}
+
+void reg_list_release(struct reg_list *list)
+{
+    for (size_t i = 0; i < list->n; i++)
+        store_obj_unref(list->items[i]);
+    free(list->items);
+    free(list->continue_token);
+    memset(list, 0, sizeof(*list));
+}
+
+/* Create obj through the normal pipeline unless it already exists. */
+static int ensure(struct registry *reg, const char *group, const char *plural, const char *ns,
+                  json_t *obj, bool system, struct apierr *err)
+{
+    const struct api_resource *res = api_find_resource(reg->api, group, "v1", plural);
+    if (!res) {
+        json_decref(obj);
+        return apierr_internal(err, "bootstrap: no resource %s", plural);
+    }
+    struct reg_req req = {.res = res, .ns = ns, .user_agent = "svc-apiserver", .system = system};
+    struct reg_result out;
+    if (registry_create(reg, &req, obj, &out, err)) {
+        if (err->reason != APIERR_ALREADY_EXISTS)
+            return -1;
+        apierr_release(err);
+        return 0;
+    }
+    reg_result_release(&out);
+    return 0;
+}
+
+int registry_bootstrap(struct registry *reg, struct apierr *err)
+{
+    static const char *const namespaces[] = {"default", "kube-system", "kube-public",
+                                             "kube-node-lease"};
+    for (size_t i = 0; i < sizeof(namespaces) / sizeof(namespaces[0]); i++) {
+        json_t *ns = json_pack("{s:{s:s}}", "metadata", "name", namespaces[i]);
+        if (ensure(reg, "", "namespaces", NULL, ns, false, err))
+            return -1;
+    }
+    /* The kubernetes Service: the first address of the range, port 443 to our own port. */
+    json_t *svc = json_pack("{s:{s:s,s:{s:s,s:s}},s:{s:[{s:s,s:s,s:i,s:i}],s:s}}",
+                            "metadata", "name", "kubernetes", "labels", "component", "apiserver",
+                            "provider", "kubernetes", "spec", "ports", "name", "https",
+                            "protocol", "TCP", "port", 443, "targetPort", reg->cfg.secure_port,
+                            "type", "ClusterIP");
+    const char *first_ip = service_first_ip(reg->services);
+    if (first_ip) {
+        json_t *spec = json_object_get(svc, "spec");
+        json_object_set_new(spec, "clusterIP", json_string(first_ip));
+        json_object_set_new(spec, "clusterIPs", json_pack("[s]", first_ip));
+    }
+    if (ensure(reg, "", "services", "default", svc, false, err))
+        return -1;
+    json_t *ep = json_pack(
+        "{s:{s:s,s:{s:s}},s:[{s:[{s:s}],s:[{s:s,s:i,s:s}]}]}", "metadata", "name", "kubernetes",
+        "labels", "endpointslice.kubernetes.io/skip-mirror", "true", "subsets", "addresses",
+        "ip", reg->cfg.advertise_address ? reg->cfg.advertise_address : "127.0.0.1", "ports",
+        "name", "https", "port", reg->cfg.secure_port, "protocol", "TCP");
+    /* Upstream's lease reconciler maintains this object; like it, we do not hold our own
+       address to the rules for user-written Endpoints (it may be a loopback address here). */
+    return ensure(reg, "", "endpoints", "default", ep, true, err);
+}

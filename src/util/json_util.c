@@ -1,2 +1,61 @@
-/* placeholder: filled in by the module owner */
-typedef int svc_placeholder_json_util;
+/*
+ * json_util: shortcuts for reading jansson trees without repeating type checks everywhere.
+ * Every accessor tolerates a NULL or wrongly typed input and answers "absent".
+ */
+#include "svc/util.h"
+
+#include <jansson.h>
+
+json_t *ju_get(const json_t *obj, const char *key)
+{
+    return json_is_object(obj) ? json_object_get(obj, key) : NULL;
+}
+
+const char *ju_str(const json_t *obj, const char *key)
+{
+    return json_string_value(ju_get(obj, key));
+}
+
+long long ju_int(const json_t *obj, const char *key, long long def)
+{
+    json_t *v = ju_get(obj, key);
+    return json_is_integer(v) ? json_integer_value(v) : def;
+}
+
+bool ju_bool(const json_t *obj, const char *key, bool def)
+{
+    json_t *v = ju_get(obj, key);
+    return json_is_boolean(v) ? json_is_true(v) : def;
+}
+
+json_t *ju_obj(const json_t *obj, const char *key)
+{
+    json_t *v = ju_get(obj, key);
+    return json_is_object(v) ? v : NULL;
+}
+
+json_t *ju_arr(const json_t *obj, const char *key)
+{
+    json_t *v = ju_get(obj, key);
+    return json_is_array(v) ? v : NULL;
+}
+
+json_t *ju_ensure_obj(json_t *obj, const char *key)
+{
+    json_t *v = json_object_get(obj, key);
+    if (json_is_object(v))
+        return v;
+    v = json_object();
+    json_object_set_new(obj, key, v);
+    return v;
+}
+
+bool ju_empty(const char *s)
+{
+    return !s || !*s;
+}
+
+const char *ju_meta_str(const json_t *obj, const char *key)
+{
+    return ju_str(ju_obj(obj, "metadata"), key);
+}

@@ -1,2 +1,0 @@
-/* placeholder: filled in by the module owner */
-typedef int svc_placeholder_uuid;
