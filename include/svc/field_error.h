@@ -53,7 +53,7 @@ struct field_errors {
  * the output differs only for requests with thousands of errors.
  */
 #define FE_MAX_ERRORS 4096
-#define FE_MAX_BYTES ((size_t)16 << 20)
+#define FE_MAX_BYTES  ((size_t)16 << 20)
 
 /* How Go's %#v prints a nil []string (a list that is absent, as opposed to empty). */
 #define FE_NIL_STRINGS "[]string(nil)"
@@ -80,7 +80,8 @@ void fe_append(struct field_errors *dst, struct field_errors *src);
 void fe_required(struct field_errors *errs, const char *field, const char *detail);
 void fe_forbidden(struct field_errors *errs, const char *field, const char *detail);
 void fe_internal(struct field_errors *errs, const char *field, const char *detail);
-void fe_invalid(struct field_errors *errs, const char *field, const char *value, const char *detail);
+void fe_invalid(struct field_errors *errs, const char *field, const char *value,
+                const char *detail);
 void fe_invalid_str(struct field_errors *errs, const char *field, const char *raw,
                     const char *detail);
 void fe_invalid_int(struct field_errors *errs, const char *field, long long v, const char *detail);
@@ -115,10 +116,10 @@ char *fe_aggregate(const struct field_errors *errs);
 
 /* ---- value rendering (Go fmt rules, as upstream passes values to field.Invalid) ---------------
  * Each returns a newly allocated string the caller frees. */
-char *fe_quote(const char *s);            /* Go %q of a string: "abc", with Go escapes */
-char *fe_quote_len(const char *s, size_t len); /* the same for bytes that may hold NUL */
-char *fe_int(long long v);                /* 30080 */
-char *fe_bool(bool v);                    /* true */
+char *fe_quote(const char *s);                    /* Go %q of a string: "abc", with Go escapes */
+char *fe_quote_len(const char *s, size_t len);    /* the same for bytes that may hold NUL */
+char *fe_int(long long v);                        /* 30080 */
+char *fe_bool(bool v);                            /* true */
 char *fe_strings(const char *const *v, size_t n); /* []string{"a", "b"}; []string{} when n == 0 */
 /* The same from a JSON array of strings (a non-string item prints as ""); NULL or a non-array
  * prints FE_NIL_STRINGS, as a field left out decodes to a nil slice. */

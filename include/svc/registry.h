@@ -128,6 +128,10 @@ struct reg_kind {
 struct registry *registry_new(struct store *store, const struct api *api,
                               const struct registry_config *cfg, struct apierr *err);
 void registry_free(struct registry *reg);
+/* Append the registry's Prometheus metrics (the allocator gauges) to out. */
+struct strbuf;
+void registry_metrics(struct registry *reg, struct strbuf *out);
+
 /* The server's port, once bound (the kubernetes Service's targetPort and Endpoints port). */
 void registry_set_port(struct registry *reg, int port);
 struct store *registry_store(struct registry *reg);

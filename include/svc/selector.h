@@ -137,8 +137,7 @@ void field_selector_free(struct field_selector *sel);
 typedef const char *(*field_selector_get_fn)(void *ctx, const char *field);
 
 /* Whether every term holds, reading fields through get(ctx, field). */
-bool field_selector_matches(const struct field_selector *sel, field_selector_get_fn get,
-                            void *ctx);
+bool field_selector_matches(const struct field_selector *sel, field_selector_get_fn get, void *ctx);
 /* The same against a fields.Set given as a JSON object of strings (borrowed; NULL: no fields). */
 bool field_selector_matches_set(const struct field_selector *sel, const json_t *set);
 
@@ -177,8 +176,8 @@ int field_selector_convert(struct field_selector *sel, field_selector_convert_fn
  * core/v1's conversion functions use: "field label not supported: <field>".
  * 0, or -1 with *err newly allocated.
  */
-int field_selector_check_supported(const struct field_selector *sel,
-                                   const char *const *supported, char **err);
+int field_selector_check_supported(const struct field_selector *sel, const char *const *supported,
+                                   char **err);
 /*
  * The check the apiserver applies to kinds that register no conversion function
  * (runtime.DefaultMetaV1FieldSelectorConversion): only metadata.name and metadata.namespace,

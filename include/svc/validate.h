@@ -97,7 +97,7 @@ void validate_protocol_field(struct field_errors *errs, const char *path, const 
  * leading zeros, read as decimal; IPv6 hex groups of any length whose value fits 16 bits; no
  * zones) and ParseCIDRSloppy. "Strict" means Go's net/netip grammar on top (no leading zeros,
  * at most four hex digits a group), which is what the StrictIPCIDRValidation gate checks. */
-#define VALIDATE_IP_STRLEN 46   /* text of any address, NUL included */
+#define VALIDATE_IP_STRLEN   46 /* text of any address, NUL included */
 #define VALIDATE_CIDR_STRLEN 50 /* text of any prefix, NUL included */
 
 /* An address as Go's net.IP holds a parsed one: 16 bytes, IPv4 as ::ffff:a.b.c.d. */
@@ -181,8 +181,8 @@ size_t validate_cidr_warnings(const char *path, const char *value, char *out[2])
  * an unconditional update, set resourceVersion to the stored one, as the generic store does.
  */
 /* apimachinery ValidateObjectMetaAccessor. */
-void validate_meta(struct field_errors *errs, const char *path, const json_t *meta,
-                   bool namespaced, validate_name_fn name_fn);
+void validate_meta(struct field_errors *errs, const char *path, const json_t *meta, bool namespaced,
+                   validate_name_fn name_fn);
 /* apimachinery ValidateObjectMetaAccessorUpdate. */
 void validate_meta_update(struct field_errors *errs, const char *path, const json_t *new_meta,
                           const json_t *old_meta);
@@ -220,7 +220,6 @@ void validate_endpoints_update(struct field_errors *errs, const json_t *obj, con
 void validate_endpointslice(struct field_errors *errs, const json_t *obj);
 /* discovery ValidateEndpointSliceUpdate: endpoints identical to the stored ones are not
  * re-validated, and addressType is immutable. */
-void validate_endpointslice_update(struct field_errors *errs, const json_t *obj,
-                                   const json_t *old);
+void validate_endpointslice_update(struct field_errors *errs, const json_t *obj, const json_t *old);
 
 #endif

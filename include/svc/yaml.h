@@ -3,10 +3,11 @@
  * kube-apiserver and kubectl use), so that YAML request bodies decode to the same JSON as
  * upstream and YAML answers read like upstream's.
  *
- * Reading: one document (a stream with several documents is an error), go-yaml v2 scalar
- * resolution (YAML 1.1 booleans such as yes/no/on/off, ints in decimal/octal/hex, floats, null
- * and ~), anchors and aliases, merge keys (<<), a depth limit. Writing: keys sorted, lists at
- * the indentation of their parent key, strings quoted only when needed.
+ * Reading: one document, go-yaml v2 scalar resolution (YAML 1.1 booleans such as
+ * yes/no/on/off, ints in decimal/octal/hex, floats, null and ~), anchors and aliases, merge
+ * keys (<<), a depth limit. A stream with a second document holding anything is an error of
+ * ours: upstream decodes the first document and silently drops the rest. Writing: keys sorted,
+ * lists at the indentation of their parent key, strings quoted only when needed.
  * Depends on libyaml, jansson and strbuf only; never sees HTTP. The reader (yaml_read.c) is
  * also linked into the build-time generator tools/apigen, with strbuf.c alone beside it.
  *
@@ -34,7 +35,12 @@ struct strbuf;
 /* The depth go-yaml itself enforces, and the most yaml_parse accepts as max_depth. */
 #define YAML_DEPTH_CAP 10000
 
-/* yaml_emit's result when v cannot be written (nested deeper than YAML_DEPTH_CAP). */
+/*
+ * yaml_emit's result when upstream could not print v either: a string holding a character
+ * go-yaml refuses (U+007F, C1 controls other than U+0085, U+FFFE, U+FFFF; upstream fails with
+ * "yaml: control characters are not allowed"), or nesting deeper than YAML_DEPTH_CAP
+ * ("yaml: exceeded max depth of 10000").
+ */
 #define YAML_EMIT_INVALID (-1)
 
 struct yaml_error {
@@ -52,7 +58,10 @@ struct yaml_error {
 
 /*
  * Parse one YAML document of len bytes. Nesting deeper than max_depth (mappings plus
- * sequences) is an error; max_depth <= 0 or above YAML_DEPTH_CAP means YAML_DEPTH_CAP.
+ * sequences, the top one counting 1, aliases counted where they expand) is an error;
+ * max_depth <= 0 or above YAML_DEPTH_CAP means YAML_DEPTH_CAP. Alias expansion is bounded as
+ * go-yaml bounds it, and also to 8 times the input plus 1 MiB of copied text (go-yaml shares
+ * the strings instead): past either, "yaml: document contains excessive aliasing".
  * Returns a new reference, or NULL with err filled in (err may be NULL).
  * An empty document gives JSON null. Object keys keep the document's order.
  */
@@ -69,9 +78,10 @@ json_t *yaml_parse_strict(const char *data, size_t len, int max_depth, char **st
                           struct yaml_error *err);
 
 /*
- * Append v to out as YAML, as sigs.k8s.io/yaml.JSONToYAML would print it. Returns 0, or
- * STRBUF_TOO_BIG when out's limit is reached, or YAML_EMIT_INVALID; on failure out is left as
- * it was.
+ * Append v to out as YAML, as sigs.k8s.io/yaml.JSONToYAML prints Go's JSON of it (so a raw
+ * U+0085 in a string is folded as go-yaml folds it when reading that JSON). v NULL prints
+ * "null". Returns 0, or STRBUF_TOO_BIG when out's limit is reached, or YAML_EMIT_INVALID; on
+ * failure out is left as it was.
  */
 int yaml_emit(const json_t *v, struct strbuf *out);
 
@@ -90,10 +100,10 @@ enum yaml_plain_type {
 
 struct yaml_plain_value {
     enum yaml_plain_type type;
-    int b;                 /* YAML_PLAIN_BOOL */
-    long long i;           /* YAML_PLAIN_INT */
-    unsigned long long u;  /* YAML_PLAIN_UINT */
-    double f;              /* YAML_PLAIN_FLOAT (may be inf or nan) */
+    int b;                /* YAML_PLAIN_BOOL */
+    long long i;          /* YAML_PLAIN_INT */
+    unsigned long long u; /* YAML_PLAIN_UINT */
+    double f;             /* YAML_PLAIN_FLOAT (may be inf or nan) */
 };
 
 /* Resolve the plain scalar s (len bytes) as go-yaml v2 does. out may be NULL. */

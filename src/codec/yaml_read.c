@@ -26,15 +26,15 @@
 #include <string.h>
 #include <yaml.h>
 
-#define TAG_PREFIX "tag:yaml.org,2002:"
-#define TAG_STR TAG_PREFIX "str"
-#define TAG_BOOL TAG_PREFIX "bool"
-#define TAG_INT TAG_PREFIX "int"
-#define TAG_FLOAT TAG_PREFIX "float"
-#define TAG_NULL TAG_PREFIX "null"
+#define TAG_PREFIX    "tag:yaml.org,2002:"
+#define TAG_STR       TAG_PREFIX "str"
+#define TAG_BOOL      TAG_PREFIX "bool"
+#define TAG_INT       TAG_PREFIX "int"
+#define TAG_FLOAT     TAG_PREFIX "float"
+#define TAG_NULL      TAG_PREFIX "null"
 #define TAG_TIMESTAMP TAG_PREFIX "timestamp"
-#define TAG_BINARY TAG_PREFIX "binary"
-#define TAG_MERGE TAG_PREFIX "merge"
+#define TAG_BINARY    TAG_PREFIX "binary"
+#define TAG_MERGE     TAG_PREFIX "merge"
 
 /*
  * Extra function-call depth allowed beyond max_depth while decoding: aliases and merge keys
@@ -454,8 +454,17 @@ static char resolve_hint(const char *s, size_t n)
         return 'S';
     case '.':
         return '.';
-    case 'y': case 'Y': case 'n': case 'N': case 't': case 'T':
-    case 'f': case 'F': case 'o': case 'O': case '~':
+    case 'y':
+    case 'Y':
+    case 'n':
+    case 'N':
+    case 't':
+    case 'T':
+    case 'f':
+    case 'F':
+    case 'o':
+    case 'O':
+    case '~':
         return 'M';
     default:
         return is_digit((unsigned char)s[0]) ? 'D' : 0;
@@ -478,10 +487,10 @@ static bool in_list(const char *s, size_t n, const char *const *list)
 /* go-yaml's resolveMap: exact spellings only (so "tRUE" is a string). */
 static bool resolve_map(const char *s, size_t n, struct yaml_plain_value *v)
 {
-    static const char *const yes[] = {"y", "Y", "yes", "Yes", "YES", "true", "True", "TRUE",
-                                      "on", "On", "ON", NULL};
-    static const char *const no[] = {"n", "N", "no", "No", "NO", "false", "False", "FALSE",
-                                     "off", "Off", "OFF", NULL};
+    static const char *const yes[] = {"y",    "Y",    "yes", "Yes", "YES", "true",
+                                      "True", "TRUE", "on",  "On",  "ON",  NULL};
+    static const char *const no[] = {"n",     "N",     "no",  "No",  "NO",  "false",
+                                     "False", "FALSE", "off", "Off", "OFF", NULL};
     static const char *const null[] = {"", "~", "null", "Null", "NULL", NULL};
     static const char *const nan[] = {".nan", ".NaN", ".NAN", NULL};
     static const char *const inf[] = {".inf", ".Inf", ".INF", "+.inf", "+.Inf", "+.INF", NULL};
@@ -573,15 +582,6 @@ struct ynode {
     size_t nkids, cap;
 };
 
-struct anchor {
-    char *name; /* owned */
-    struct ynode *node;
-    struct anchor *next;
-};
-
-#define ANCHOR_BUCKETS 256
-
-/* Why the decoder stopped: each maps to one form of upstream's error. */
 struct reader {
     const char *input;
     size_t input_len;
@@ -590,7 +590,9 @@ struct reader {
 
     struct ynode **pool; /* every node, for freeing */
     size_t npool, pool_cap;
-    struct anchor *anchors[ANCHOR_BUCKETS];
+    /* anchor name -> index in pool; jansson's table is seeded, so names chosen to collide
+     * cannot make lookups slow */
+    json_t *anchors;
 
     /* decoding state, after go-yaml's decoder */
     long decode_count, alias_count;
@@ -628,37 +630,17 @@ static void node_add_kid(struct ynode *parent, struct ynode *kid)
     parent->kids[parent->nkids++] = kid;
 }
 
-static unsigned anchor_hash(const char *s)
+/* Name the newest node of the pool; a later anchor of the same name replaces the earlier one,
+ * as in go-yaml. */
+static void anchor_set(struct reader *r, const char *name)
 {
-    unsigned h = 2166136261u;
-    for (; *s; s++)
-        h = (h ^ (unsigned char)*s) * 16777619u;
-    return h % ANCHOR_BUCKETS;
-}
-
-/* A later anchor of the same name replaces the earlier one, as in go-yaml. */
-static void anchor_set(struct reader *r, const char *name, struct ynode *n)
-{
-    unsigned h = anchor_hash(name);
-    for (struct anchor *a = r->anchors[h]; a; a = a->next) {
-        if (strcmp(a->name, name) == 0) {
-            a->node = n;
-            return;
-        }
-    }
-    struct anchor *a = xmalloc(sizeof(*a));
-    a->name = xstrndup(name, strlen(name));
-    a->node = n;
-    a->next = r->anchors[h];
-    r->anchors[h] = a;
+    json_object_set_new_nocheck(r->anchors, name, jcheck(json_integer((json_int_t)r->npool - 1)));
 }
 
 static struct ynode *anchor_get(struct reader *r, const char *name)
 {
-    for (struct anchor *a = r->anchors[anchor_hash(name)]; a; a = a->next)
-        if (strcmp(a->name, name) == 0)
-            return a->node;
-    return NULL;
+    json_t *i = json_object_get(r->anchors, name);
+    return i ? r->pool[json_integer_value(i)] : NULL;
 }
 
 static void reader_release(struct reader *r)
@@ -670,15 +652,7 @@ static void reader_release(struct reader *r)
         free(r->pool[i]);
     }
     free(r->pool);
-    for (int i = 0; i < ANCHOR_BUCKETS; i++) {
-        struct anchor *a = r->anchors[i];
-        while (a) {
-            struct anchor *next = a->next;
-            free(a->name);
-            free(a);
-            a = next;
-        }
-    }
+    json_decref(r->anchors);
     strbuf_release(&r->dups);
 }
 
@@ -866,8 +840,7 @@ static int build_tree(struct reader *r, struct ynode **root)
             break;
         case YAML_SEQUENCE_START_EVENT:
         case YAML_MAPPING_START_EVENT:
-            n = node_new(r, ev.type == YAML_SEQUENCE_START_EVENT ? YN_SEQ : YN_MAP,
-                         &ev.start_mark);
+            n = node_new(r, ev.type == YAML_SEQUENCE_START_EVENT ? YN_SEQ : YN_MAP, &ev.start_mark);
             if (depth + 1 > (size_t)r->max_depth) {
                 depth_error(r, n);
                 yaml_event_delete(&ev);
@@ -884,7 +857,7 @@ static int build_tree(struct reader *r, struct ynode **root)
         if (n) {
             const char *anchor = event_anchor(&ev);
             if (anchor)
-                anchor_set(r, anchor, n);
+                anchor_set(r, anchor);
             if (depth > 0)
                 node_add_kid(stack[depth - 1], n);
             else
@@ -914,15 +887,33 @@ static void go_quote(struct strbuf *sb, const char *s, size_t n)
     for (size_t i = 0; i < n; i++) {
         unsigned char c = (unsigned char)s[i];
         switch (c) {
-        case '\a': strbuf_addstr(sb, "\\a"); break;
-        case '\b': strbuf_addstr(sb, "\\b"); break;
-        case '\f': strbuf_addstr(sb, "\\f"); break;
-        case '\n': strbuf_addstr(sb, "\\n"); break;
-        case '\r': strbuf_addstr(sb, "\\r"); break;
-        case '\t': strbuf_addstr(sb, "\\t"); break;
-        case '\v': strbuf_addstr(sb, "\\v"); break;
-        case '"': strbuf_addstr(sb, "\\\""); break;
-        case '\\': strbuf_addstr(sb, "\\\\"); break;
+        case '\a':
+            strbuf_addstr(sb, "\\a");
+            break;
+        case '\b':
+            strbuf_addstr(sb, "\\b");
+            break;
+        case '\f':
+            strbuf_addstr(sb, "\\f");
+            break;
+        case '\n':
+            strbuf_addstr(sb, "\\n");
+            break;
+        case '\r':
+            strbuf_addstr(sb, "\\r");
+            break;
+        case '\t':
+            strbuf_addstr(sb, "\\t");
+            break;
+        case '\v':
+            strbuf_addstr(sb, "\\v");
+            break;
+        case '"':
+            strbuf_addstr(sb, "\\\"");
+            break;
+        case '\\':
+            strbuf_addstr(sb, "\\\\");
+            break;
         default:
             if (c < 0x20 || c == 0x7f)
                 strbuf_addf(sb, "\\x%02x", c);
@@ -965,7 +956,8 @@ static void go_sharp_v(struct strbuf *sb, const json_t *v, const char *top_nil, 
         size_t i;
         json_t *e;
         strbuf_addstr(sb, "[]interface {}{");
-        json_array_foreach(v, i, e) {
+        json_array_foreach(v, i, e)
+        {
             if (i)
                 strbuf_addstr(sb, ", ");
             go_sharp_v(sb, e, "interface {}(nil)", depth + 1);
@@ -978,7 +970,8 @@ static void go_sharp_v(struct strbuf *sb, const json_t *v, const char *top_nil, 
         json_t *e;
         bool first = true;
         strbuf_addstr(sb, "map[interface {}]interface {}{");
-        json_object_foreach((json_t *)v, k, e) {
+        json_object_foreach((json_t *)v, k, e)
+        {
             if (!first)
                 strbuf_addstr(sb, ", ");
             first = false;
@@ -999,8 +992,8 @@ enum gotype { GT_NIL, GT_BOOL, GT_INT, GT_UINT, GT_FLOAT, GT_STR, GT_MAP, GT_SEQ
 
 struct yval {
     enum gotype type;
-    json_t *json; /* new reference */
-    double f;     /* GT_FLOAT */
+    json_t *json;         /* new reference */
+    double f;             /* GT_FLOAT */
     unsigned long long u; /* GT_UINT */
 };
 
@@ -1024,8 +1017,7 @@ static int count_decode(struct reader *r, const struct ynode *n)
     if (r->alias_depth > 0)
         r->alias_count++;
     if (r->alias_count > 100 && r->decode_count > 1000 &&
-        (double)r->alias_count / (double)r->decode_count >
-            allowed_alias_ratio(r->decode_count)) {
+        (double)r->alias_count / (double)r->decode_count > allowed_alias_ratio(r->decode_count)) {
         fail_at(r, n, "document contains excessive aliasing");
         return -1;
     }
@@ -1193,13 +1185,19 @@ static bool resolvable_tag(const char *tag)
 static const char *plain_type_tag(enum yaml_plain_type t)
 {
     switch (t) {
-    case YAML_PLAIN_NULL: return TAG_NULL;
-    case YAML_PLAIN_BOOL: return TAG_BOOL;
+    case YAML_PLAIN_NULL:
+        return TAG_NULL;
+    case YAML_PLAIN_BOOL:
+        return TAG_BOOL;
     case YAML_PLAIN_INT:
-    case YAML_PLAIN_UINT: return TAG_INT;
-    case YAML_PLAIN_FLOAT: return TAG_FLOAT;
-    case YAML_PLAIN_TIMESTAMP: return TAG_TIMESTAMP;
-    case YAML_PLAIN_STR: break;
+    case YAML_PLAIN_UINT:
+        return TAG_INT;
+    case YAML_PLAIN_FLOAT:
+        return TAG_FLOAT;
+    case YAML_PLAIN_TIMESTAMP:
+        return TAG_TIMESTAMP;
+    case YAML_PLAIN_STR:
+        break;
     }
     return TAG_STR;
 }
@@ -1254,8 +1252,8 @@ static int decode_scalar(struct reader *r, struct ynode *n, struct yval *out)
             v.f = (double)v.i;
         } else if (strcmp(tag, rtag) != 0 && strcmp(tag, TAG_STR) != 0) {
             char a[64], b[64];
-            fail_at(r, n, "cannot decode %s `%s` as a %s", short_tag(rtag, a, sizeof(a)),
-                    n->value, short_tag(tag, b, sizeof(b)));
+            fail_at(r, n, "cannot decode %s `%s` as a %s", short_tag(rtag, a, sizeof(a)), n->value,
+                    short_tag(tag, b, sizeof(b)));
             return -1;
         }
     }
@@ -1569,6 +1567,7 @@ static json_t *parse(const char *data, size_t len, int max_depth, bool strict, c
     /* Aliases may repeat text, but not blow a small body up into gigabytes. */
     r.alias_budget = 8 * r.input_len + ((size_t)1 << 20);
     strbuf_init(&r.dups, 64 * 1024);
+    r.anchors = jcheck(json_object());
 
     if (build_tree(&r, &root) < 0)
         goto out;

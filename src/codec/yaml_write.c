@@ -25,8 +25,8 @@
 struct writer {
     yaml_emitter_t emitter;
     struct strbuf *out;
-    int status;          /* 0, STRBUF_TOO_BIG or YAML_EMIT_INVALID */
-    bool keep_chomp;     /* a literal block kept with "|+" was written */
+    int status;      /* 0, STRBUF_TOO_BIG or YAML_EMIT_INVALID */
+    bool keep_chomp; /* a literal block kept with "|+" was written */
 };
 
 static void *xmalloc(size_t n)
@@ -68,8 +68,8 @@ static int emit_scalar(struct writer *w, const char *s, size_t len, yaml_scalar_
     yaml_event_t ev;
 
     /* libyaml takes an int length and refuses invalid UTF-8 (jansson strings are valid) */
-    if (len > INT_MAX || !yaml_scalar_event_initialize(&ev, NULL, NULL, (yaml_char_t *)s,
-                                                       (int)len, 1, 1, style)) {
+    if (len > INT_MAX ||
+        !yaml_scalar_event_initialize(&ev, NULL, NULL, (yaml_char_t *)s, (int)len, 1, 1, style)) {
         w->status = YAML_EMIT_INVALID;
         return -1;
     }
@@ -142,12 +142,79 @@ static bool literal_keeps(const char *s, size_t n)
     return is_break_at(s, n, prev_char(s, i));
 }
 
+/*
+ * kube-apiserver writes the object as JSON and has go-yaml read that text back before printing
+ * it, and the reading changes some strings. Go's JSON leaves U+0085 (NEL) raw, and in a YAML
+ * double-quoted scalar a raw NEL is a line break, folded with the spaces around it: one break
+ * becomes a space, n breaks become n-1 newlines. Returns true when s has a NEL (folded into
+ * out). *bad is set when s holds a character go-yaml's reader refuses outright (U+007F, C1
+ * controls other than NEL, U+FFFE, U+FFFF; Go's JSON escapes the C0 ones): upstream then
+ * fails with "yaml: control characters are not allowed".
+ */
+static bool reread_as_upstream(const char *s, size_t n, struct strbuf *out, bool *bad)
+{
+    bool nel = false;
+
+    *bad = false;
+    for (size_t i = 0; i < n; i++) {
+        unsigned char c = (unsigned char)s[i], d = i + 1 < n ? (unsigned char)s[i + 1] : 0;
+        if (c == 0x7F || (c == 0xC2 && d >= 0x80 && d <= 0x9F && d != 0x85) ||
+            (c == 0xEF && d == 0xBF && i + 2 < n && (unsigned char)s[i + 2] >= 0xBE)) {
+            *bad = true;
+            return false;
+        }
+        if (c == 0xC2 && d == 0x85)
+            nel = true;
+    }
+    if (!nel)
+        return false;
+    for (size_t i = 0; i < n;) {
+        size_t j = i, breaks = 0;
+        /* a run of spaces and NELs */
+        while (j < n && (s[j] == ' ' || ((unsigned char)s[j] == 0xC2 && j + 1 < n &&
+                                         (unsigned char)s[j + 1] == 0x85))) {
+            if (s[j] == ' ') {
+                j++;
+            } else {
+                breaks++;
+                j += 2;
+            }
+        }
+        if (j == i) {
+            strbuf_addch(out, s[i++]);
+        } else if (breaks == 0) {
+            strbuf_add(out, s + i, j - i);
+            i = j;
+        } else {
+            if (breaks == 1)
+                strbuf_addch(out, ' ');
+            for (size_t k = 1; k < breaks; k++)
+                strbuf_addch(out, '\n');
+            i = j;
+        }
+    }
+    return true;
+}
+
 /* go-yaml's encoder.stringv(): plain when it reads back as the same string, a literal block
  * when it has a newline, double quotes otherwise (the emitter may still pick another style). */
 static int emit_string(struct writer *w, const char *s, size_t n)
 {
     yaml_scalar_style_t style;
+    struct strbuf folded;
+    bool bad;
+    int result;
 
+    strbuf_init(&folded, STRBUF_NO_LIMIT);
+    if (reread_as_upstream(s, n, &folded, &bad)) {
+        s = strbuf_str(&folded);
+        n = folded.len;
+    }
+    if (bad) {
+        strbuf_release(&folded);
+        w->status = YAML_EMIT_INVALID;
+        return -1;
+    }
     if (memchr(s, '\n', n)) {
         style = YAML_LITERAL_SCALAR_STYLE;
     } else if (yaml_resolve_plain(s, n, NULL) == YAML_PLAIN_STR && !is_base60_float(s, n)) {
@@ -157,7 +224,9 @@ static int emit_string(struct writer *w, const char *s, size_t n)
     }
     if (style == YAML_LITERAL_SCALAR_STYLE && literal_keeps(s, n))
         w->keep_chomp = true;
-    return emit_scalar(w, s, n, style);
+    result = emit_scalar(w, s, n, style);
+    strbuf_release(&folded);
+    return result;
 }
 
 /* ---- numbers ----------------------------------------------------------------------------- */
@@ -197,7 +266,7 @@ struct sort_key {
     size_t len;
     uint32_t *runes; /* owned */
     size_t nrunes;
-    json_t *value;   /* borrowed */
+    json_t *value; /* borrowed */
 };
 
 /* Decode UTF-8 into runes; an invalid byte becomes U+FFFD, as Go's []rune conversion does. */
@@ -207,8 +276,11 @@ static size_t to_runes(const char *s, size_t n, uint32_t *out)
 
     for (size_t i = 0; i < n;) {
         unsigned c = (unsigned char)s[i];
-        size_t len = c < 0x80 ? 1 : (c & 0xE0) == 0xC0 ? 2 : (c & 0xF0) == 0xE0 ? 3
-                                  : (c & 0xF8) == 0xF0 ? 4 : 0;
+        size_t len = c < 0x80             ? 1
+                     : (c & 0xE0) == 0xC0 ? 2
+                     : (c & 0xF0) == 0xE0 ? 3
+                     : (c & 0xF8) == 0xF0 ? 4
+                                          : 0;
         uint32_t cp = len == 1 ? c : len == 2 ? (c & 0x1F) : len == 3 ? (c & 0x0F) : (c & 0x07);
         bool ok = len > 0 && i + len <= n;
         for (size_t k = 1; ok && k < len; k++) {
@@ -237,13 +309,12 @@ static bool rune_is_letter(uint32_t r)
         return true;
     if (r < 0x80)
         return false;
-    return r == 0xAA || r == 0xB5 || r == 0xBA || (r >= 0xC0 && r <= 0x24F && r != 0xD7 &&
-                                                    r != 0xF7) ||
+    return r == 0xAA || r == 0xB5 || r == 0xBA ||
+           (r >= 0xC0 && r <= 0x24F && r != 0xD7 && r != 0xF7) ||
            (r >= 0x370 && r <= 0x3FF && r != 0x37E && r != 0x387) || (r >= 0x400 && r <= 0x481) ||
-           (r >= 0x48A && r <= 0x52F) || (r >= 0x5D0 && r <= 0x5EA) ||
-           (r >= 0x620 && r <= 0x64A) || (r >= 0x3041 && r <= 0x3096) ||
-           (r >= 0x30A1 && r <= 0x30FA) || (r >= 0x4E00 && r <= 0x9FFF) ||
-           (r >= 0xAC00 && r <= 0xD7A3);
+           (r >= 0x48A && r <= 0x52F) || (r >= 0x5D0 && r <= 0x5EA) || (r >= 0x620 && r <= 0x64A) ||
+           (r >= 0x3041 && r <= 0x3096) || (r >= 0x30A1 && r <= 0x30FA) ||
+           (r >= 0x4E00 && r <= 0x9FFF) || (r >= 0xAC00 && r <= 0xD7A3);
 }
 
 static bool rune_is_digit(uint32_t r)
@@ -291,9 +362,12 @@ static bool key_less(const struct sort_key *a, const struct sort_key *b)
 }
 
 /*
- * go-yaml sorts with Go's sort.Sort, and its order is not transitive for keys such as v1, v10
- * and v1alpha1, so the outcome depends on the algorithm: this is Go's pattern-defeating
- * quicksort (sort.Sort since Go 1.19), step for step.
+ * go-yaml sorts with Go's sort.Sort. Its order is not transitive for some keys (v1, v10 and
+ * v1alpha1: each pair compares one way, the three go round in a circle), so upstream prints
+ * such maps in an order that depends on Go's random map iteration. We run Go's sort itself
+ * (pattern-defeating quicksort, Go 1.19 on) over the keys in document order: the same
+ * comparisons upstream makes, one order every time, and upstream's order for any key set the
+ * comparison sorts consistently.
  */
 struct key_list {
     struct sort_key *k;
@@ -603,7 +677,8 @@ static int emit_array(struct writer *w, const json_t *v, int depth)
         abort();
     if (emit(w, &ev) < 0)
         return -1;
-    json_array_foreach(v, i, e) {
+    json_array_foreach(v, i, e)
+    {
         if (emit_value(w, e, depth + 1) < 0)
             return -1;
     }
@@ -616,7 +691,9 @@ static int emit_value(struct writer *w, const json_t *v, int depth)
 {
     char num[32];
 
-    if (depth > YAML_DEPTH_CAP) {
+    /* depth counts the collections around v; go-yaml refuses the 10001st when it reads the
+     * JSON back */
+    if ((json_is_object(v) || json_is_array(v)) && depth >= YAML_DEPTH_CAP) {
         w->status = YAML_EMIT_INVALID;
         return -1;
     }
@@ -635,8 +712,13 @@ static int emit_value(struct writer *w, const json_t *v, int depth)
     case JSON_TRUE:
     case JSON_FALSE:
     case JSON_NULL:
-        return emit_scalar(w, json_is_true(v) ? "true" : json_is_false(v) ? "false" : "null",
-                           json_is_null(v) ? 4 : json_is_true(v) ? 4 : 5,
+        return emit_scalar(w,
+                           json_is_true(v)    ? "true"
+                           : json_is_false(v) ? "false"
+                                              : "null",
+                           json_is_null(v)   ? 4
+                           : json_is_true(v) ? 4
+                                             : 5,
                            YAML_PLAIN_SCALAR_STYLE);
     }
     return -1;

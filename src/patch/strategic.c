@@ -597,23 +597,25 @@ struct pmeta {
 };
 
 /*
- * LookupPatchMetadataForStruct (slice false) or ForSlice (slice true): the schema of key's value
- * (of its elements for a slice) and the field's patch metadata. Unknown fields and maps give no
- * metadata and no schema.
+ * LookupPatchMetadataForStruct (slice false) or ForSlice (slice true): *sub is the schema of key's
+ * value (of its elements for a slice) and meta the field's patch metadata. Unknown fields and
+ * maps give no metadata and no schema. Like upstream, a pointer to a struct (omit: nil) may stand
+ * for a list of that struct, while any other known field that is no list cannot.
  */
-static const json_t *sch_lookup(const struct smp *s, const json_t *schema, const char *key,
-                                bool slice, struct pmeta *meta)
+static int sch_lookup(struct smp *s, const json_t *schema, const char *key, bool slice,
+                      struct pmeta *meta, const json_t **sub)
 {
     const json_t *prop = NULL;
     meta->strategy = "";
     meta->merge_key = "";
+    *sub = NULL;
     if (!schema)
-        return NULL;
+        return 0;
     const json_t *props = json_object_get(schema, "properties");
     if (json_is_object(props)) {
         prop = json_object_get(props, key);
         if (!prop)
-            return NULL;
+            return 0;
         const char *st = json_string_value(json_object_get(prop, "x-kubernetes-patch-strategy"));
         const char *mk = json_string_value(json_object_get(prop, "x-kubernetes-patch-merge-key"));
         meta->strategy = st ? st : "";
@@ -621,14 +623,30 @@ static const json_t *sch_lookup(const struct smp *s, const json_t *schema, const
     } else {
         prop = json_object_get(schema, "additionalProperties");
         if (!json_is_object(prop))
-            return NULL;
+            return 0;
+        props = NULL;
     }
     if (preserves_unknown(prop))
-        return NULL;
-    const json_t *sub = sch_resolve(s, prop);
-    if (slice)
-        sub = sub ? sch_resolve(s, json_object_get(sub, "items")) : NULL;
-    return sub;
+        return 0;
+    const json_t *r = sch_resolve(s, prop);
+    if (!slice) {
+        *sub = r;
+        return 0;
+    }
+    const json_t *items = r ? json_object_get(r, "items") : NULL;
+    if (items) {
+        *sub = sch_resolve(s, items);
+        return 0;
+    }
+    const char *omit = json_string_value(json_object_get(prop, "omit"));
+    if (r && props && json_object_get(r, "properties") && omit && strcmp(omit, "nil") == 0) {
+        *sub = r;
+        return 0;
+    }
+    if (r && props && !json_object_get(r, "x-kubernetes-preserve-unknown-fields"))
+        return smp_fail(s, SMPE_INTERNAL,
+                        xstrdup("expected slice or array type, but got: struct"));
+    return 0;
 }
 
 /* PatchMetaFromStruct.Name(): the Go kind of the element type. */
@@ -1543,8 +1561,9 @@ static int merge_one_set_order(struct smp *s, json_t *original, json_t *patch, c
         err_bad_arg_type(s, "[]interface {}", patch_list);
         goto out;
     }
-    const json_t *sub = sch_lookup(s, schema, original_key, true, &meta);
-    if (sch_strategy(s, meta.strategy, &strategy) < 0)
+    const json_t *sub;
+    if (sch_lookup(s, schema, original_key, true, &meta, &sub) < 0 ||
+        sch_strategy(s, meta.strategy, &strategy) < 0)
         goto out;
     if (patch_list && validate_set_order(s, patch_list, &set_order, meta.merge_key) < 0)
         goto out;
@@ -1674,13 +1693,15 @@ static json_t *merge_map(struct smp *s, json_t *original, json_t *patch, const j
         enum strategy strategy;
         json_t *nv;
         if (json_is_object(ov)) {
-            const json_t *sub = sch_lookup(s, schema, k, false, &meta);
-            if (sch_strategy(s, meta.strategy, &strategy) < 0)
+            const json_t *sub;
+            if (sch_lookup(s, schema, k, false, &meta, &sub) < 0 ||
+                sch_strategy(s, meta.strategy, &strategy) < 0)
                 goto fail;
             nv = strategy != STRAT_REPLACE ? merge_map(s, ov, pv, sub) : json_incref(pv);
         } else if (json_is_array(ov)) {
-            const json_t *sub = sch_lookup(s, schema, k, true, &meta);
-            if (sch_strategy(s, meta.strategy, &strategy) < 0)
+            const json_t *sub;
+            if (sch_lookup(s, schema, k, true, &meta, &sub) < 0 ||
+                sch_strategy(s, meta.strategy, &strategy) < 0)
                 goto fail;
             nv = merge_slice_handler(s, ov, pv, sub, strategy, meta.merge_key, is_delete_list,
                                      NULL);
@@ -1704,7 +1725,7 @@ fail:
 /* Directives left in values taken from the patch as they are (an atomic list, a "replace"
  * map, a new list element) are dropped where upstream's typed decoding would drop them as
  * unknown fields: everywhere but inside Go maps (additionalProperties). */
-static void strip_directives(const struct smp *s, json_t *v, const json_t *schema)
+static void strip_directives(struct smp *s, json_t *v, const json_t *schema)
 {
     if (json_is_object(v)) {
         const json_t *addl = schema ? json_object_get(schema, "additionalProperties") : NULL;
@@ -1721,7 +1742,8 @@ static void strip_directives(const struct smp *s, json_t *v, const json_t *schem
                 continue;
             }
             struct pmeta meta;
-            const json_t *sub = sch_lookup(s, schema, k, false, &meta);
+            const json_t *sub;
+            sch_lookup(s, schema, k, false, &meta, &sub);
             strip_directives(s, child, sub);
         }
     } else if (json_is_array(v)) {

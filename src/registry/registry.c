@@ -8,7 +8,10 @@
 #include "svc/api.h"
 #include "svc/apierr.h"
 #include "svc/store.h"
+#include "svc/strbuf.h"
 #include "svc/util.h"
+
+#include <stdio.h>
 
 #include <jansson.h>
 #include <stdlib.h>
@@ -69,6 +72,14 @@ struct registry *registry_new(struct store *store, const struct api *api,
         registry_free(reg);
         return NULL;
     }
+    /* The allocators always agree with the stored Services: rebuild them from the store, and
+       report (never merge silently) anything inconsistent. */
+    struct strbuf report;
+    strbuf_init(&report, STRBUF_NO_LIMIT);
+    service_state_restore(reg, &report);
+    if (report.len)
+        fprintf(stderr, "svc-apiserver: allocator repair found:\n%s", strbuf_str(&report));
+    strbuf_release(&report);
     return reg;
 }
 
@@ -81,6 +92,11 @@ void registry_free(struct registry *reg)
     free((char *)reg->cfg.service_node_port_range);
     free((char *)reg->cfg.advertise_address);
     free(reg);
+}
+
+void registry_metrics(struct registry *reg, struct strbuf *out)
+{
+    service_state_metrics(reg->services, out);
 }
 
 void registry_set_port(struct registry *reg, int port)

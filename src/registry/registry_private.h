@@ -29,6 +29,11 @@ struct service_state *service_state_new(const struct registry_config *cfg, struc
 void service_state_free(struct service_state *st);
 /* The first address of the primary service range (the kubernetes Service's), borrowed. */
 const char *service_first_ip(const struct service_state *st);
+/* Mark what the stored Services hold (start-up); inconsistencies are described in report. */
+struct strbuf;
+void service_state_restore(struct registry *reg, struct strbuf *report);
+/* The allocator gauges in Prometheus text format. */
+void service_state_metrics(struct service_state *st, struct strbuf *out);
 
 /* ---- meta.c: ObjectMeta handling shared by every kind ---------------------------------------- */
 

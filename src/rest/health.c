@@ -58,7 +58,11 @@ void health_handle(struct rest_server *srv, const struct rest_request *req,
         return;
     case ROUTE_METRICS:
     default:
-        respond_text(resp, 200, "");
+        strbuf_reset(&resp->body);
+        resp->status = 200;
+        snprintf(resp->content_type, sizeof(resp->content_type),
+                 "text/plain; version=0.0.4; charset=utf-8");
+        registry_metrics(srv->reg, &resp->body);
         return;
     }
 }

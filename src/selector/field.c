@@ -223,8 +223,7 @@ struct field_selector *field_selector_parse_n(const char *s, size_t len, char **
             *err = cant_understand(s, len, p);
             break;
         }
-        t.value = unescape_value(p->s + op_at + op_len, p->len - op_at - op_len, &t.value_len,
-                                 err);
+        t.value = unescape_value(p->s + op_at + op_len, p->len - op_at - op_len, &t.value_len, err);
         if (!t.value)
             break;
         /* ParseSelector transforms with the identity, and Transform drops a term whose field
@@ -262,8 +261,7 @@ static int fterm_matches(const struct fterm *t, const char *v, size_t vlen)
     return t->op == FIELD_SELECTOR_EQUALS ? eq : !eq;
 }
 
-bool field_selector_matches(const struct field_selector *sel, field_selector_get_fn get,
-                            void *ctx)
+bool field_selector_matches(const struct field_selector *sel, field_selector_get_fn get, void *ctx)
 {
     for (size_t i = 0; i < sel->len; i++) {
         const char *v = get(ctx, sel->terms[i].field);
@@ -278,8 +276,7 @@ bool field_selector_matches(const struct field_selector *sel, field_selector_get
 bool field_selector_matches_set(const struct field_selector *sel, const json_t *set)
 {
     for (size_t i = 0; i < sel->len; i++) {
-        const json_t *jv =
-            json_is_object(set) ? json_object_get(set, sel->terms[i].field) : NULL;
+        const json_t *jv = json_is_object(set) ? json_object_get(set, sel->terms[i].field) : NULL;
         const char *v = json_is_string(jv) ? json_string_value(jv) : "";
         size_t vlen = json_is_string(jv) ? json_string_length(jv) : 0;
         if (!fterm_matches(&sel->terms[i], v, vlen))
@@ -313,8 +310,7 @@ enum field_selector_op field_selector_op(const struct field_selector *sel, size_
     return sel->terms[i].op;
 }
 
-const char *field_selector_requires_exact_match(const struct field_selector *sel,
-                                                const char *field)
+const char *field_selector_requires_exact_match(const struct field_selector *sel, const char *field)
 {
     /* andTerm asks its terms in order; a notHasTerm never answers, so the walk goes on past it */
     for (size_t i = 0; i < sel->len; i++) {
@@ -360,8 +356,8 @@ int field_selector_convert(struct field_selector *sel, field_selector_convert_fn
     return 0;
 }
 
-int field_selector_check_supported(const struct field_selector *sel,
-                                   const char *const *supported, char **err)
+int field_selector_check_supported(const struct field_selector *sel, const char *const *supported,
+                                   char **err)
 {
     *err = NULL;
     for (size_t i = 0; i < sel->len; i++) {

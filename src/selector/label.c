@@ -18,7 +18,7 @@
 #include <stdlib.h>
 #include <string.h>
 
-/* ---- Go string helpers (selector/internal.h) ------------------------------------------------ */
+/* ---- Go string helpers (selector/internal.h) ------------------------------------------------- */
 
 int32_t selector_utf8_decode(const char *s, size_t len, size_t *width)
 {
@@ -111,6 +111,7 @@ static int go_is_print_nonascii(int32_t r)
 void selector_quote_add(struct strbuf *sb, const char *s, size_t len)
 {
     static const char hex[] = "0123456789abcdef";
+    static const char ctl_chars[] = "\a\b\f\n\r\t\v";
     char esc[11];
 
     strbuf_addch(sb, '"');
@@ -136,15 +137,13 @@ void selector_quote_add(struct strbuf *sb, const char *s, size_t len)
             strbuf_add(sb, s + i, w);
             continue;
         }
-        switch (r) {
-        case '\a': strbuf_addstr(sb, "\\a"); continue;
-        case '\b': strbuf_addstr(sb, "\\b"); continue;
-        case '\f': strbuf_addstr(sb, "\\f"); continue;
-        case '\n': strbuf_addstr(sb, "\\n"); continue;
-        case '\r': strbuf_addstr(sb, "\\r"); continue;
-        case '\t': strbuf_addstr(sb, "\\t"); continue;
-        case '\v': strbuf_addstr(sb, "\\v"); continue;
-        default: break;
+        /* the C escapes Go knows by letter */
+        const char *ctl = r > 0 && r < 0x20 ? memchr(ctl_chars, (int)r, 7) : NULL;
+        if (ctl) {
+            esc[0] = '\\';
+            esc[1] = "abfnrtv"[ctl - ctl_chars];
+            strbuf_add(sb, esc, 2);
+            continue;
         }
         if (r < 0x20 || r == 0x7F) {
             esc[0] = '\\';
@@ -190,22 +189,22 @@ void selector_sort_strings(char **v, size_t n)
         qsort(v, n, sizeof(*v), cmp_cstr);
 }
 
-/* ---- validation messages (pkg/util/validation) ---------------------------------------------- */
+/* ---- validation messages (pkg/util/validation) ----------------------------------------------- */
 
 #define QNAME_FMT "([A-Za-z0-9][-A-Za-z0-9_.]*)?[A-Za-z0-9]"
 /* RegexError(qualifiedNameErrMsg, qualifiedNameFmt, "MyName", "my.name", "123-abc"); the double
  * spaces before "or" are upstream's. */
 #define QNAME_REGEX_ERR                                                                            \
-    "must consist of alphanumeric characters, '-', '_' or '.', and must start and end with an "   \
+    "must consist of alphanumeric characters, '-', '_' or '.', and must start and end with an "    \
     "alphanumeric character (e.g. 'MyName',  or 'my.name',  or '123-abc', regex used for "         \
     "validation is '" QNAME_FMT "')"
 #define LABEL_VALUE_REGEX_ERR                                                                      \
-    "a valid label must be an empty string or consist of alphanumeric characters, '-', '_' or "   \
-    "'.', and must start and end with an alphanumeric character (e.g. 'MyValue',  or "            \
+    "a valid label must be an empty string or consist of alphanumeric characters, '-', '_' or "    \
+    "'.', and must start and end with an alphanumeric character (e.g. 'MyValue',  or "             \
     "'my_value',  or '12345', regex used for validation is '(" QNAME_FMT ")?')"
 #define DNS1123_SUBDOMAIN_REGEX_ERR                                                                \
-    "a lowercase RFC 1123 subdomain must consist of lower case alphanumeric characters, '-' or "  \
-    "'.', and must start and end with an alphanumeric character (e.g. 'example.com', regex used " \
+    "a lowercase RFC 1123 subdomain must consist of lower case alphanumeric characters, '-' or "   \
+    "'.', and must start and end with an alphanumeric character (e.g. 'example.com', regex used "  \
     "for validation is '[a-z0-9]([-a-z0-9]*[a-z0-9])?(\\.[a-z0-9]([-a-z0-9]*[a-z0-9])?)*')"
 
 static int is_alnum(unsigned char c)
@@ -304,7 +303,7 @@ static void check_label_value(const char *s, size_t len, struct strbuf *d)
         detail_add(d, "", LABEL_VALUE_REGEX_ERR);
 }
 
-/* ---- field.Error rendering and aggregation -------------------------------------------------- */
+/* ---- field.Error rendering and aggregation --------------------------------------------------- */
 
 /* An ordered list of error strings, folded as field.ErrorList.ToAggregate().Error() folds it. */
 struct errlist {
@@ -401,7 +400,7 @@ static char *key_error(const char *key, size_t len, const char *path)
     return msg;
 }
 
-/* ---- requirements ----------------------------------------------------------------------------- */
+/* ---- requirements ---------------------------------------------------------------------------- */
 
 enum lop {
     LOP_IN,
@@ -416,7 +415,7 @@ enum lop {
 };
 
 struct lreq {
-    char *key;     /* owned */
+    char *key; /* owned */
     enum lop op;
     char **values; /* owned, in the order given (the parser gives them sorted and unique) */
     size_t nvalues;
@@ -594,8 +593,9 @@ static int lreq_matches(const struct lreq *r, const json_t *labels)
 static void lreq_add_string(const struct lreq *r, struct strbuf *sb)
 {
     static const char *const ops[] = {
-        [LOP_IN] = " in ",        [LOP_NOT_IN] = " notin ", [LOP_EQUALS] = "=",
-        [LOP_DOUBLE_EQUALS] = "==", [LOP_NOT_EQUALS] = "!=", [LOP_GT] = ">",
+        [LOP_IN] = " in ",       [LOP_NOT_IN] = " notin ",
+        [LOP_EQUALS] = "=",      [LOP_DOUBLE_EQUALS] = "==",
+        [LOP_NOT_EQUALS] = "!=", [LOP_GT] = ">",
         [LOP_LT] = "<",
     };
     int set = r->op == LOP_IN || r->op == LOP_NOT_IN;
@@ -720,7 +720,7 @@ char *label_selector_string(const struct label_selector *sel)
     return strbuf_detach(&sb, NULL);
 }
 
-/* ---- lexer (Lexer in selector.go) ------------------------------------------------------------- */
+/* ---- lexer (Lexer in selector.go) ------------------------------------------------------------ */
 
 enum tok {
     TOK_ERROR = 0, /* zero, as upstream's "nothing scanned yet" test relies on */
@@ -776,10 +776,17 @@ static enum tok lex_keyword(const char *s, size_t n)
         const char *text;
         enum tok tok;
     } words[] = {
-        {")", TOK_CLOSED_PAR}, {",", TOK_COMMA},     {"!", TOK_DOES_NOT_EXIST},
-        {"==", TOK_DOUBLE_EQUALS}, {"=", TOK_EQUALS}, {">", TOK_GT},
-        {"in", TOK_IN},        {"<", TOK_LT},        {"!=", TOK_NOT_EQUALS},
-        {"notin", TOK_NOT_IN}, {"(", TOK_OPEN_PAR},
+        {")", TOK_CLOSED_PAR},
+        {",", TOK_COMMA},
+        {"!", TOK_DOES_NOT_EXIST},
+        {"==", TOK_DOUBLE_EQUALS},
+        {"=", TOK_EQUALS},
+        {">", TOK_GT},
+        {"in", TOK_IN},
+        {"<", TOK_LT},
+        {"!=", TOK_NOT_EQUALS},
+        {"notin", TOK_NOT_IN},
+        {"(", TOK_OPEN_PAR},
     };
     for (size_t i = 0; i < sizeof(words) / sizeof(words[0]); i++) {
         if (strlen(words[i].text) == n && memcmp(words[i].text, s, n) == 0)
@@ -864,7 +871,7 @@ static struct item lex_next(struct lexer *l)
     return lex_is_special(c) ? lex_scan_special(l) : lex_scan_ident(l);
 }
 
-/* ---- parser (Parser in selector.go) ----------------------------------------------------------- */
+/* ---- parser (Parser in selector.go) ---------------------------------------------------------- */
 
 enum pctx { CTX_KEY_AND_OPERATOR, CTX_VALUES };
 
@@ -1040,14 +1047,29 @@ static char *parse_operator(struct parser *p, enum lop *op)
     const char *lit;
 
     switch (parser_next(p, CTX_KEY_AND_OPERATOR, &lit)) {
-    case TOK_IN: *op = LOP_IN; return NULL;
-    case TOK_EQUALS: *op = LOP_EQUALS; return NULL;
-    case TOK_DOUBLE_EQUALS: *op = LOP_DOUBLE_EQUALS; return NULL;
-    case TOK_GT: *op = LOP_GT; return NULL;
-    case TOK_LT: *op = LOP_LT; return NULL;
-    case TOK_NOT_IN: *op = LOP_NOT_IN; return NULL;
-    case TOK_NOT_EQUALS: *op = LOP_NOT_EQUALS; return NULL;
-    default: break;
+    case TOK_IN:
+        *op = LOP_IN;
+        return NULL;
+    case TOK_EQUALS:
+        *op = LOP_EQUALS;
+        return NULL;
+    case TOK_DOUBLE_EQUALS:
+        *op = LOP_DOUBLE_EQUALS;
+        return NULL;
+    case TOK_GT:
+        *op = LOP_GT;
+        return NULL;
+    case TOK_LT:
+        *op = LOP_LT;
+        return NULL;
+    case TOK_NOT_IN:
+        *op = LOP_NOT_IN;
+        return NULL;
+    case TOK_NOT_EQUALS:
+        *op = LOP_NOT_EQUALS;
+        return NULL;
+    default:
+        break;
     }
     /* strings.Join(binaryOperators, ", ") spells the operators by their selection.Operator
      * values, hence "gt" and "lt" */
@@ -1151,7 +1173,7 @@ struct label_selector *label_selector_parse(const char *s, char **err)
     return label_selector_parse_n(s, strlen(s), err);
 }
 
-/* ---- metav1.LabelSelector --------------------------------------------------------------------- */
+/* ---- metav1.LabelSelector -------------------------------------------------------------------- */
 
 /* A string member as Go would decode it into a string field: anything else reads as "". */
 static const char *json_str_or_empty(const json_t *v)
@@ -1167,8 +1189,7 @@ static const char **sorted_keys(const json_t *obj, size_t *n)
     json_t *v;
 
     *n = 0;
-    json_object_foreach ((json_t *)obj, k, v)
-        keys[(*n)++] = k;
+    json_object_foreach((json_t *)obj, k, v) keys[(*n)++] = k;
     selector_sort_strings((char **)keys, *n);
     return keys;
 }
@@ -1203,8 +1224,8 @@ static char *expression_to_req(const json_t *expr, struct lreq *r)
         vals[i] = json_str_or_empty(json_array_get(jvals, i));
     /* append([]string(nil), expr.Values...) is nil when there are no values, so an empty list
      * prints as []string(nil) */
-    err = lreq_init(r, json_str_or_empty(json_object_get(expr, "key")), op, (char *const *)vals,
-                    n, 1);
+    err = lreq_init(r, json_str_or_empty(json_object_get(expr, "key")), op, (char *const *)vals, n,
+                    1);
     free(vals);
     return err;
 }
@@ -1306,8 +1327,8 @@ char *label_selector_format_map(const json_t *map)
         return xstrdup("<none>");
     /* Set.String sorts the whole "key=value" strings, not the keys: "a-b=1" comes before "a=1" */
     pairs = xcalloc(json_object_size(map), sizeof(*pairs));
-    json_object_foreach ((json_t *)map, k, v)
-        pairs[n++] = xasprintf("%s=%s", k, json_str_or_empty(v));
+    json_object_foreach((json_t *)map, k, v) pairs[n++] =
+        xasprintf("%s=%s", k, json_str_or_empty(v));
     selector_sort_strings(pairs, n);
     strbuf_init(&sb, STRBUF_NO_LIMIT);
     for (size_t i = 0; i < n; i++) {

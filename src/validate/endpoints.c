@@ -21,11 +21,11 @@
 #include <stdlib.h>
 #include <string.h>
 
-#define MAX_ENDPOINTS 1000
-#define MAX_ADDRESSES 100
-#define MAX_PORTS 20000 /* raised from 100 before 1.30; the API docs still say 100 */
+#define MAX_ENDPOINTS       1000
+#define MAX_ADDRESSES       100
+#define MAX_PORTS           20000 /* raised from 100 before 1.30; the API docs still say 100 */
 #define MAX_TOPOLOGY_LABELS 16
-#define MAX_ZONE_HINTS 8
+#define MAX_ZONE_HINTS      8
 
 static const char *item_str(const json_t *item)
 {
@@ -60,7 +60,8 @@ static void name_msgs_field(struct field_errors *errs, const char *path, const c
         validate_add_msgs(errs, path, value, &msgs);
 }
 
-/* ---- core/v1 Endpoints ------------------------------------------------------------------------- */
+/* ---- core/v1 Endpoints -------------------------------------------------------------------------
+ */
 
 static void endpoint_address(struct field_errors *errs, const char *path, const json_t *addr)
 {
@@ -162,12 +163,12 @@ void validate_endpoints(struct field_errors *errs, const json_t *obj)
 
 void validate_endpoints_update(struct field_errors *errs, const json_t *obj, const json_t *old)
 {
-    validate_object_meta_update(errs, "metadata", ju_get(obj, "metadata"),
-                                ju_get(old, "metadata"));
+    validate_object_meta_update(errs, "metadata", ju_get(obj, "metadata"), ju_get(old, "metadata"));
     endpoints_common(errs, obj, old);
 }
 
-/* ---- discovery.k8s.io/v1 EndpointSlice --------------------------------------------------------- */
+/* ---- discovery.k8s.io/v1 EndpointSlice ---------------------------------------------------------
+ */
 
 static const char *const address_types[] = {"FQDN", "IPv4", "IPv6"}; /* sets.List order */
 
@@ -429,8 +430,7 @@ void validate_endpointslice(struct field_errors *errs, const json_t *obj)
     slice_common(errs, obj, NULL);
 }
 
-void validate_endpointslice_update(struct field_errors *errs, const json_t *obj,
-                                   const json_t *old)
+void validate_endpointslice_update(struct field_errors *errs, const json_t *obj, const json_t *old)
 {
     slice_common(errs, obj, old);
     validate_immutable_string(errs, "addressType", ju_str(obj, "addressType"),

@@ -86,7 +86,8 @@ static void buf_vprintf(struct fe_buf *b, const char *fmt, va_list ap)
     b->len += (size_t)n;
 }
 
-static void buf_printf(struct fe_buf *b, const char *fmt, ...) __attribute__((format(printf, 2, 3)));
+static void buf_printf(struct fe_buf *b, const char *fmt, ...)
+    __attribute__((format(printf, 2, 3)));
 static void buf_printf(struct fe_buf *b, const char *fmt, ...)
 {
     va_list ap;
@@ -663,8 +664,8 @@ void fe_too_many(struct field_errors *errs, const char *field, long long actual,
         buf_printf(&d, "must have at most %lld items", max);
     else
         buf_puts(&d, "has too many items");
-    add_owned(errs, FE_TOO_MANY, fe_xstrdup(field ? field : ""), actual >= 0 ? fe_int(actual) : NULL,
-              buf_detach(&d));
+    add_owned(errs, FE_TOO_MANY, fe_xstrdup(field ? field : ""),
+              actual >= 0 ? fe_int(actual) : NULL, buf_detach(&d));
 }
 
 void fe_not_supported(struct field_errors *errs, const char *field, const char *value,

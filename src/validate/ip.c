@@ -22,12 +22,14 @@
 #include <string.h>
 
 static const char msg_bad_ip[] = "must be a valid IP address, (e.g. 10.9.8.7 or 2001:db8::ffff)";
-static const char msg_bad_cidr[] = "must be a valid CIDR value, (e.g. 10.9.8.0/24 or 2001:db8::/64)";
+static const char msg_bad_cidr[] =
+    "must be a valid CIDR value, (e.g. 10.9.8.0/24 or 2001:db8::/64)";
 
 /* Go's "big" guard in dtoi/xtoi: numbers stop being read past 0xFFFFFF. */
 #define GO_BIG 0xFFFFFF
 
-/* ---- parsing ----------------------------------------------------------------------------------- */
+/* ---- parsing -----------------------------------------------------------------------------------
+ */
 
 /* Decimal digits at s[0..n): value, digits consumed; false when none or too big (dtoi). */
 static bool dtoi(const char *s, size_t n, unsigned long *val, size_t *used)
@@ -273,7 +275,8 @@ const char *validate_ip_family_name(enum validate_ip_family family)
     }
 }
 
-/* ---- text forms -------------------------------------------------------------------------------- */
+/* ---- text forms --------------------------------------------------------------------------------
+ */
 
 static char *format_v4(const uint8_t *b, char out[VALIDATE_IP_STRLEN])
 {
@@ -361,11 +364,13 @@ char *validate_cidr_format(const struct validate_cidr *cidr, char out[VALIDATE_C
         format_v6(cidr->net.b, ip);
         ones = simple_mask_length(mask, 16);
     }
-    snprintf(out, VALIDATE_CIDR_STRLEN, "%s/%u", ip, (unsigned)(ones < 0 ? 0 : ones) & 0xff);
+    /* A mask made by make_mask is always contiguous, so ones is 0..128. */
+    snprintf(out, VALIDATE_CIDR_STRLEN, "%s/%u", ip, (unsigned char)(ones < 0 ? 0 : ones));
     return out;
 }
 
-/* ---- field checks ------------------------------------------------------------------------------ */
+/* ---- field checks ------------------------------------------------------------------------------
+ */
 
 static bool in_list(const char *value, const char *const *list, size_t n)
 {
@@ -422,8 +427,8 @@ void validate_ip_strict_field(struct field_errors *errs, const char *path, const
 }
 
 /* parseCIDR of ip.go. False when unparseable. */
-static bool check_cidr(struct field_errors *errs, const char *path, const char *value,
-                       bool strict, struct validate_cidr *cidr)
+static bool check_cidr(struct field_errors *errs, const char *path, const char *value, bool strict,
+                       struct validate_cidr *cidr)
 {
     if (validate_cidr_parse(value, false, cidr) != 0) {
         fe_invalid_str(errs, path, value, msg_bad_cidr);
@@ -502,7 +507,8 @@ void validate_non_special_ip_field(struct field_errors *errs, const char *path, 
                        "may not be in the link-local multicast range (224.0.0.0/24, ff02::/10)");
 }
 
-/* ---- warnings ---------------------------------------------------------------------------------- */
+/* ---- warnings ----------------------------------------------------------------------------------
+ */
 
 size_t validate_ip_warnings(const char *path, const char *value, char *out[2])
 {
@@ -523,8 +529,8 @@ size_t validate_ip_warnings(const char *path, const char *value, char *out[2])
         free(qt);
     } else if (!is_v4(&strict_ip) && strcmp(format_v6(strict_ip.b, text), v) != 0) {
         char *qt = fe_quote(text);
-        out[n++] = xasprintf("%s: IPv6 address %s should be in RFC 5952 canonical format (%s)",
-                             p, qv, qt);
+        out[n++] =
+            xasprintf("%s: IPv6 address %s should be in RFC 5952 canonical format (%s)", p, qv, qt);
         free(qt);
     }
     free(qv);

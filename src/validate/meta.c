@@ -21,8 +21,8 @@
 #include <time.h>
 
 #define ANNOTATIONS_SIZE_LIMIT (256 * 1024) /* TotalAnnotationSizeLimitB */
-#define FIELD_MANAGER_MAX 128               /* FieldManagerMaxLength */
-#define SUBRESOURCE_NAME_MAX 256            /* MaxSubresourceNameLength */
+#define FIELD_MANAGER_MAX      128          /* FieldManagerMaxLength */
+#define SUBRESOURCE_NAME_MAX   256          /* MaxSubresourceNameLength */
 
 /* A string member, or "" when absent or not a string (Go's zero value). */
 static const char *str_or_empty(const json_t *obj, const char *key)
@@ -51,7 +51,8 @@ static void add_name_msgs(struct field_errors *errs, const char *path, const cha
         validate_add_msgs(errs, path, value, &msgs);
 }
 
-/* ---- labels and annotations -------------------------------------------------------------------- */
+/* ---- labels and annotations --------------------------------------------------------------------
+ */
 
 void validate_labels(struct field_errors *errs, const char *path, const json_t *labels)
 {
@@ -59,7 +60,8 @@ void validate_labels(struct field_errors *errs, const char *path, const json_t *
     json_t *value;
     if (!json_is_object(labels))
         return;
-    json_object_foreach ((json_t *)labels, key, value) {
+    json_object_foreach((json_t *)labels, key, value)
+    {
         validate_qualified_name_field(errs, path, key);
         validate_label_value_field(errs, path, item_str(value));
     }
@@ -96,7 +98,8 @@ void validate_annotations(struct field_errors *errs, const char *path, const jso
     size_t total = 0;
     if (!json_is_object(annotations))
         return;
-    json_object_foreach ((json_t *)annotations, key, value) {
+    json_object_foreach((json_t *)annotations, key, value)
+    {
         /* Keys are qualified names in any case: checked lowercased, reported as written. */
         struct validate_msgs msgs;
         char *lower = go_to_lower(key);
@@ -109,7 +112,8 @@ void validate_annotations(struct field_errors *errs, const char *path, const jso
         fe_too_long(errs, path, ANNOTATIONS_SIZE_LIMIT);
 }
 
-/* ---- owner references -------------------------------------------------------------------------- */
+/* ---- owner references --------------------------------------------------------------------------
+ */
 
 /* Go's %#v of a *bool: upstream prints the pointer's address, which no client can rely on; we
  * print a fixed address of the same shape. */
@@ -159,8 +163,7 @@ static char *owner_refs_text(const json_t *refs)
     return s;
 }
 
-static void validate_owner_reference(struct field_errors *errs, const char *path,
-                                     const json_t *ref)
+static void validate_owner_reference(struct field_errors *errs, const char *path, const json_t *ref)
 {
     const char *api = str_or_empty(ref, "apiVersion");
     const char *kind = str_or_empty(ref, "kind");
@@ -218,8 +221,7 @@ void validate_owner_references(struct field_errors *errs, const char *path, cons
         validate_owner_reference(errs, path, ref);
         if (!json_is_true(ju_get(ref, "controller")))
             continue;
-        char *current =
-            xasprintf("%s/%s", str_or_empty(ref, "kind"), str_or_empty(ref, "name"));
+        char *current = xasprintf("%s/%s", str_or_empty(ref, "kind"), str_or_empty(ref, "name"));
         if (!first) {
             first = current;
             continue;
@@ -238,7 +240,8 @@ void validate_owner_references(struct field_errors *errs, const char *path, cons
     free(list_text);
 }
 
-/* ---- finalizers -------------------------------------------------------------------------------- */
+/* ---- finalizers --------------------------------------------------------------------------------
+ */
 
 void validate_finalizers(struct field_errors *errs, const char *path, const json_t *finalizers)
 {
@@ -267,7 +270,8 @@ void validate_kube_finalizer_name(struct field_errors *errs, const char *path, c
     for (size_t i = 0; i < 3; i++)
         if (strcmp(n, standard[i]) == 0)
             return;
-    fe_invalid_str(errs, path, n, "name is neither a standard finalizer name nor is it fully qualified");
+    fe_invalid_str(errs, path, n,
+                   "name is neither a standard finalizer name nor is it fully qualified");
 }
 
 static void kube_finalizer_names(struct field_errors *errs, const char *path,
@@ -326,7 +330,8 @@ void validate_no_new_finalizers(struct field_errors *errs, const char *path,
     free(old);
 }
 
-/* ---- managed fields ---------------------------------------------------------------------------- */
+/* ---- managed fields ----------------------------------------------------------------------------
+ */
 
 static void validate_field_manager(struct field_errors *errs, const char *path, const char *m)
 {
@@ -380,10 +385,11 @@ void validate_managed_fields(struct field_errors *errs, const char *path, const 
     }
 }
 
-/* ---- create ------------------------------------------------------------------------------------ */
+/* ---- create ------------------------------------------------------------------------------------
+ */
 
-void validate_meta(struct field_errors *errs, const char *path, const json_t *meta,
-                   bool namespaced, validate_name_fn name_fn)
+void validate_meta(struct field_errors *errs, const char *path, const json_t *meta, bool namespaced,
+                   validate_name_fn name_fn)
 {
     const char *generate_name = str_or_empty(meta, "generateName");
     const char *name = str_or_empty(meta, "name");
@@ -440,7 +446,8 @@ void validate_object_meta(struct field_errors *errs, const char *path, const jso
     kube_finalizer_names(errs, path, ju_get(meta, "finalizers"));
 }
 
-/* ---- update ------------------------------------------------------------------------------------ */
+/* ---- update ------------------------------------------------------------------------------------
+ */
 
 /*
  * A metav1.Time member as ValidateImmutableField compares and prints it: equal when the instants

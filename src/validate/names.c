@@ -45,7 +45,7 @@ static const char max_len_15[] = "must be no more than 15 characters";
 static const char max_len_63[] = "must be no more than 63 characters";
 static const char max_len_253[] = "must be no more than 253 characters";
 
-#define LABEL_MAX 63
+#define LABEL_MAX     63
 #define SUBDOMAIN_MAX 253
 #define PORT_NAME_MAX 15
 
@@ -60,7 +60,8 @@ static void msgs_push(struct validate_msgs *out, const char *msg)
         out->msg[out->len++] = msg;
 }
 
-/* ---- matchers for upstream's expressions ------------------------------------------------------ */
+/* ---- matchers for upstream's expressions ------------------------------------------------------
+ */
 
 static bool is_lower_alnum(char c)
 {
@@ -110,7 +111,8 @@ static bool match_qualified_part(const char *s, size_t n)
     return true;
 }
 
-/* ---- apimachinery pkg/util/validation ---------------------------------------------------------- */
+/* ---- apimachinery pkg/util/validation ----------------------------------------------------------
+ */
 
 size_t validate_is_dns1123_label(const char *value, struct validate_msgs *out)
 {
@@ -161,8 +163,9 @@ size_t validate_is_qualified_name(const char *value, struct validate_msgs *out)
     const char *slash = strchr(v, '/');
     const char *name = v;
     if (slash && strchr(slash + 1, '/')) {
-        msgs_push(out, "a qualified name " QUALIFIED_NAME_MSG
-                       " with an optional DNS subdomain prefix and '/' (e.g. 'example.com/MyName')");
+        msgs_push(out,
+                  "a qualified name " QUALIFIED_NAME_MSG
+                  " with an optional DNS subdomain prefix and '/' (e.g. 'example.com/MyName')");
         return out->len;
     }
     if (slash) {
@@ -251,7 +254,8 @@ size_t validate_is_path_segment_name(const char *value, struct validate_msgs *ou
     return out->len;
 }
 
-/* ---- name rules (pkg/api/validation generic.go) ------------------------------------------------ */
+/* ---- name rules (pkg/api/validation generic.go) ------------------------------------------------
+ */
 
 /*
  * maskTrailingDash, kept byte for byte: when the name is longer than one character and ends in
@@ -313,7 +317,8 @@ size_t validate_name_path_segment(const char *name, bool prefix, struct validate
     return out->len;
 }
 
-/* ---- field checks ------------------------------------------------------------------------------ */
+/* ---- field checks ------------------------------------------------------------------------------
+ */
 
 void validate_add_msgs(struct field_errors *errs, const char *path, const char *value,
                        const struct validate_msgs *msgs)
@@ -326,8 +331,7 @@ void validate_add_msgs(struct field_errors *errs, const char *path, const char *
     free(quoted);
 }
 
-static void check_field(struct field_errors *errs, const char *path, const char *value,
-                        is_fn check)
+static void check_field(struct field_errors *errs, const char *path, const char *value, is_fn check)
 {
     struct validate_msgs msgs;
     if (check(value ? value : "", &msgs))

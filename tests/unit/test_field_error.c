@@ -56,7 +56,8 @@ Test(field_error, invalid_body_shows_value_then_detail)
     expect_body(&errs, "Invalid value: \"Bad_Name\"");
     fe_invalid(&errs, "spec.clusterIPs", "[]string{\"10.96.0.6\"}",
                "first value must match `clusterIP`");
-    expect_body(&errs, "Invalid value: []string{\"10.96.0.6\"}: first value must match `clusterIP`");
+    expect_body(&errs,
+                "Invalid value: []string{\"10.96.0.6\"}: first value must match `clusterIP`");
     /* A Go nil pointer prints as null. */
     fe_invalid(&errs, "metadata.deletionGracePeriodSeconds", "null", "field is immutable");
     expect_body(&errs, "Invalid value: null: field is immutable");
@@ -239,20 +240,20 @@ Test(field_error, quote_plain_and_backslash_escapes)
 
 Test(field_error, quote_keeps_printable_unicode_and_escapes_the_rest)
 {
-    expect_quote("h\xc3\xa9llo", "\"h\xc3\xa9llo\"");               /* é */
+    expect_quote("h\xc3\xa9llo", "\"h\xc3\xa9llo\"");                         /* é */
     expect_quote("\xe6\x97\xa5\xe6\x9c\xac", "\"\xe6\x97\xa5\xe6\x9c\xac\""); /* 日本 */
-    expect_quote("\xf0\x9f\x98\x80", "\"\xf0\x9f\x98\x80\"");       /* U+1F600 */
-    expect_quote("\xc2\xa0", "\"\\u00a0\"");                        /* no-break space (Zs) */
-    expect_quote("\xc2\xad", "\"\\u00ad\"");                        /* soft hyphen (Cf) */
-    expect_quote("\xc2\x85", "\"\\u0085\"");                        /* NEL (Cc) */
-    expect_quote("\xe2\x80\x8b", "\"\\u200b\"");                    /* zero width space */
-    expect_quote("\xe2\x80\xa8", "\"\\u2028\"");                    /* line separator */
-    expect_quote("\xe3\x80\x80", "\"\\u3000\"");                    /* ideographic space */
-    expect_quote("\xef\xbb\xbf", "\"\\ufeff\"");                    /* BOM */
-    expect_quote("\xee\x80\x80", "\"\\ue000\"");                    /* private use */
-    expect_quote("\xf3\xa0\x80\x81", "\"\\U000e0001\"");            /* language tag */
-    expect_quote("\xf4\x8f\xbf\xbf", "\"\\U0010ffff\"");            /* noncharacter */
-    expect_quote("\xef\xbf\xbd", "\"\xef\xbf\xbd\"");               /* U+FFFD itself */
+    expect_quote("\xf0\x9f\x98\x80", "\"\xf0\x9f\x98\x80\"");                 /* U+1F600 */
+    expect_quote("\xc2\xa0", "\"\\u00a0\"");             /* no-break space (Zs) */
+    expect_quote("\xc2\xad", "\"\\u00ad\"");             /* soft hyphen (Cf) */
+    expect_quote("\xc2\x85", "\"\\u0085\"");             /* NEL (Cc) */
+    expect_quote("\xe2\x80\x8b", "\"\\u200b\"");         /* zero width space */
+    expect_quote("\xe2\x80\xa8", "\"\\u2028\"");         /* line separator */
+    expect_quote("\xe3\x80\x80", "\"\\u3000\"");         /* ideographic space */
+    expect_quote("\xef\xbb\xbf", "\"\\ufeff\"");         /* BOM */
+    expect_quote("\xee\x80\x80", "\"\\ue000\"");         /* private use */
+    expect_quote("\xf3\xa0\x80\x81", "\"\\U000e0001\""); /* language tag */
+    expect_quote("\xf4\x8f\xbf\xbf", "\"\\U0010ffff\""); /* noncharacter */
+    expect_quote("\xef\xbf\xbd", "\"\xef\xbf\xbd\"");    /* U+FFFD itself */
 }
 
 Test(field_error, quote_follows_unicode_15_like_go_1_24)
@@ -269,12 +270,12 @@ Test(field_error, quote_follows_unicode_15_like_go_1_24)
 Test(field_error, quote_escapes_each_byte_of_invalid_utf8)
 {
     expect_quote("\xff", "\"\\xff\"");
-    expect_quote("a\xc3", "\"a\\xc3\"");                   /* truncated sequence */
-    expect_quote("\xc3(", "\"\\xc3(\"");                   /* bad continuation */
-    expect_quote("\xc0\xaf", "\"\\xc0\\xaf\"");            /* overlong '/' */
-    expect_quote("\xed\xa0\x80", "\"\\xed\\xa0\\x80\"");   /* a surrogate */
+    expect_quote("a\xc3", "\"a\\xc3\"");                          /* truncated sequence */
+    expect_quote("\xc3(", "\"\\xc3(\"");                          /* bad continuation */
+    expect_quote("\xc0\xaf", "\"\\xc0\\xaf\"");                   /* overlong '/' */
+    expect_quote("\xed\xa0\x80", "\"\\xed\\xa0\\x80\"");          /* a surrogate */
     expect_quote("\xf4\x90\x80\x80", "\"\\xf4\\x90\\x80\\x80\""); /* past U+10FFFF */
-    expect_quote("\x80z", "\"\\x80z\"");                   /* lone continuation byte */
+    expect_quote("\x80z", "\"\\x80z\"");                          /* lone continuation byte */
     char *q = fe_quote_len("a\0b", 3);
     cr_expect_str_eq(q, "\"a\\x00b\"");
     free(q);
@@ -342,8 +343,10 @@ Test(field_error, paths_join_children_indexes_and_keys)
     p = fe_path_child("", "subsets");
     cr_expect_str_eq(p, "subsets");
     free(p);
-    p = fe_path_key("metadata.annotations", "service.beta.kubernetes.io/load-balancer-source-ranges");
-    cr_expect_str_eq(p, "metadata.annotations[service.beta.kubernetes.io/load-balancer-source-ranges]");
+    p = fe_path_key("metadata.annotations",
+                    "service.beta.kubernetes.io/load-balancer-source-ranges");
+    cr_expect_str_eq(
+        p, "metadata.annotations[service.beta.kubernetes.io/load-balancer-source-ranges]");
     free(p);
 }
 

@@ -1,8 +1,8 @@
 /*
- * Unit tests for validate: table-driven from the JSON files of tests/data/validate, where every case gives
- * its input and the exact causes (field, reason, message) kube-apiserver 1.33 reports, in order.
- * names.json holds message lists and field helpers, ip.json the IP/CIDR checks and warnings,
- * meta.json ObjectMeta on create and update, endpoints.json Endpoints and EndpointSlices.
+ * Unit tests for validate: table-driven from the JSON files of tests/data/validate, where every
+ * case gives its input and the exact causes (field, reason, message) kube-apiserver 1.33 reports,
+ * in order. names.json holds message lists and field helpers, ip.json the IP/CIDR checks and
+ * warnings, meta.json ObjectMeta on create and update, endpoints.json Endpoints and EndpointSlices.
  * A few behaviours that tables express badly (robustness on odd input) are tested directly.
  */
 #include <criterion/criterion.h>
@@ -65,7 +65,7 @@ static json_t *build(const json_t *spec, int depth)
         json_t *out = json_object();
         const char *key;
         json_t *value;
-        json_object_foreach ((json_t *)spec, key, value)
+        json_object_foreach((json_t *)spec, key, value)
             json_object_set_new(out, key, build(value, depth + 1));
         return out;
     }
@@ -109,8 +109,8 @@ static void expect_causes(const struct field_errors *errs, const json_t *c)
         } else {
             const char *pre = json_string_value(json_object_get(w, "message_prefix"));
             const char *suf = json_string_value(json_object_get(w, "message_suffix"));
-            cr_expect(pre && starts_with(body, pre), "[%s] cause %zu: %s lacks prefix %s", name,
-                      i, body, pre);
+            cr_expect(pre && starts_with(body, pre), "[%s] cause %zu: %s lacks prefix %s", name, i,
+                      body, pre);
             cr_expect(suf && ends_with(body, suf), "[%s] cause %zu: %s lacks suffix %s", name, i,
                       body, suf);
         }
@@ -129,7 +129,8 @@ static void expect_causes(const struct field_errors *errs, const json_t *c)
     }
 }
 
-/* ---- names.json ------------------------------------------------------------------------------- */
+/* ---- names.json -------------------------------------------------------------------------------
+ */
 
 static size_t run_check(const char *check, const json_t *value, bool prefix,
                         struct validate_msgs *out)
@@ -239,8 +240,8 @@ static void check_warnings(const json_t *c, size_t n, char *got[2])
                  json_array_size(want));
     for (size_t i = 0; i < n; i++) {
         if (i < json_array_size(want))
-            cr_expect_str_eq(got[i], json_string_value(json_array_get(want, i)),
-                             "[%s] warning %zu", name, i);
+            cr_expect_str_eq(got[i], json_string_value(json_array_get(want, i)), "[%s] warning %zu",
+                             name, i);
         free(got[i]);
     }
 }
@@ -313,16 +314,12 @@ Test(validate, ip_text_forms_follow_go)
         struct validate_ip ip;
         char text[VALIDATE_IP_STRLEN];
         cr_assert_eq(validate_ip_parse(pairs[i][0], false, &ip), 0, "parse %s", pairs[i][0]);
-        cr_expect_str_eq(validate_ip_format(&ip, text), pairs[i][1], "format of %s",
-                         pairs[i][0]);
+        cr_expect_str_eq(validate_ip_format(&ip, text), pairs[i][1], "format of %s", pairs[i][0]);
     }
     static const char *const cidrs[][2] = {
-        {"10.96.0.5/12", "10.96.0.0/12"},
-        {"192.168.0.0/016", "192.168.0.0/16"},
-        {"2001:db8::1/64", "2001:db8::/64"},
-        {"::ffff:1.2.3.0/120", "1.2.3.0/24"},
-        {"::ffff:1.2.3.0/24", "::/24"},
-        {"::ffff:1.2.3.0/100", "0.0.0.0/4"},
+        {"10.96.0.5/12", "10.96.0.0/12"},    {"192.168.0.0/016", "192.168.0.0/16"},
+        {"2001:db8::1/64", "2001:db8::/64"}, {"::ffff:1.2.3.0/120", "1.2.3.0/24"},
+        {"::ffff:1.2.3.0/24", "::/24"},      {"::ffff:1.2.3.0/100", "0.0.0.0/4"},
         {"0.0.0.0/0", "0.0.0.0/0"},
     };
     for (size_t i = 0; i < sizeof(cidrs) / sizeof(cidrs[0]); i++) {
@@ -421,7 +418,8 @@ Test(validate, endpoints_and_slices_match_upstream)
     json_decref(root);
 }
 
-/* ---- robustness -------------------------------------------------------------------------------- */
+/* ---- robustness --------------------------------------------------------------------------------
+ */
 
 Test(validate, odd_input_never_crashes)
 {

@@ -196,7 +196,8 @@ Test(yaml, reports_errors_like_go_yaml)
     json_t *c;
 
     cr_assert_geq(json_array_size(cases), 25, "error cases missing");
-    json_array_foreach(cases, i, c) {
+    json_array_foreach(cases, i, c)
+    {
         const char *file = json_string_value(json_object_get(c, "file"));
         const char *text = json_string_value(json_object_get(c, "text"));
         json_t *line = json_object_get(c, "line"), *column = json_object_get(c, "column");
@@ -220,8 +221,7 @@ Test(yaml, reports_errors_like_go_yaml)
             cr_expect_eq(err.column, (int)json_integer_value(column), "%s: column %d", file,
                          err.column);
         /* message is the text without go-yaml's prefix and line */
-        cr_expect(strstr(err.text, err.message) != NULL, "%s: message \"%s\"", file,
-                  err.message);
+        cr_expect(strstr(err.text, err.message) != NULL, "%s: message \"%s\"", file, err.message);
     }
     json_decref(cases);
 }
@@ -239,7 +239,8 @@ Test(yaml, keeps_document_key_order)
     size_t i = 0;
 
     cr_assert(j);
-    json_object_foreach(j, key, v) {
+    json_object_foreach(j, key, v)
+    {
         cr_assert_lt(i, 6);
         cr_expect_str_eq(key, order[i], "key %zu", i);
         i++;
@@ -252,7 +253,7 @@ Test(yaml, keeps_document_key_order)
 
 Test(yaml, empty_documents_are_null)
 {
-    static const char *const docs[] = {"", "\n", "# only a comment\n", "---\n", "--- \n...\n",
+    static const char *const docs[] = {"",    "\n",  "# only a comment\n", "---\n", "--- \n...\n",
                                        "~\n", "null"};
     for (size_t i = 0; i < sizeof(docs) / sizeof(*docs); i++) {
         json_t *j = parse_str(docs[i], 0, NULL);
@@ -376,7 +377,8 @@ Test(yaml, written_strings_read_back)
     json_t *s;
 
     cr_assert_gt(json_object_size(data), 100);
-    json_object_foreach(data, key, s) {
+    json_object_foreach(data, key, s)
+    {
         json_t *doc = json_object();
         json_object_set(doc, "v", s);
         /* a "<<" key is written plain and reads back as a merge key, upstream too; jansson's
@@ -418,6 +420,52 @@ Test(yaml, emit_stops_at_the_buffer_limit_and_leaves_it_unchanged)
     json_decref(small);
 }
 
+/* go-yaml's reader refuses these in the JSON text upstream hands it, so upstream fails too */
+Test(yaml, emit_refuses_what_go_yaml_cannot_read)
+{
+    static const char *const bad[] = {"a\x7f", "\xc2\x80", "x\xc2\x9fy", "\xef\xbf\xbe",
+                                      "\xef\xbf\xbf"};
+    struct strbuf sb;
+
+    strbuf_init(&sb, STRBUF_NO_LIMIT);
+    for (size_t i = 0; i < sizeof(bad) / sizeof(*bad); i++) {
+        json_t *v = json_pack("{s:s}", "k", bad[i]);
+        cr_assert(v);
+        cr_expect_eq(yaml_emit(v, &sb), YAML_EMIT_INVALID, "string %zu", i);
+        cr_expect_eq(sb.len, 0);
+        json_decref(v);
+        v = json_pack("{s:i}", bad[i], 1);
+        cr_expect_eq(yaml_emit(v, &sb), YAML_EMIT_INVALID, "key %zu", i);
+        json_decref(v);
+    }
+    /* NEL and U+FFFD are fine */
+    json_t *v = json_pack("{s:s}", "k", "\xc2\x85\xef\xbf\xbd");
+    cr_expect_eq(yaml_emit(v, &sb), 0);
+    json_decref(v);
+    strbuf_release(&sb);
+}
+
+Test(yaml, emit_refuses_more_nesting_than_go_yaml_reads)
+{
+    struct strbuf sb;
+    json_t *root = json_array(), *cur = root;
+
+    /* 10000 nested arrays are fine, the 10001st is not */
+    for (int i = 1; i < YAML_DEPTH_CAP; i++) {
+        json_t *next = json_array();
+        json_array_append_new(cur, next);
+        cur = next;
+    }
+    strbuf_init(&sb, STRBUF_NO_LIMIT);
+    cr_expect_eq(yaml_emit(root, &sb), 0);
+    strbuf_reset(&sb);
+    json_array_append_new(cur, json_array());
+    cr_expect_eq(yaml_emit(root, &sb), YAML_EMIT_INVALID);
+    cr_expect_eq(sb.len, 0);
+    strbuf_release(&sb);
+    json_decref(root);
+}
+
 Test(yaml, emits_top_level_values_as_go_yaml)
 {
     json_t *v = json_pack("[{}, [], n, s, s, f, b]", "s", "80", 1.5, 1);
@@ -432,6 +480,9 @@ Test(yaml, emits_top_level_values_as_go_yaml)
     json_decref(v);
     v = json_null();
     y = emit_str(v);
+    cr_expect_str_eq(y, "null\n");
+    free(y);
+    y = emit_str(NULL);
     cr_expect_str_eq(y, "null\n");
     free(y);
 }
