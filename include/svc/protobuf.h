@@ -9,7 +9,8 @@
  * v0.33 and marshalling that struct with encoding/json yields: Go field order, omitempty zero
  * values left out, pointer fields kept when present on the wire, map keys sorted, metav1.Time as
  * RFC 3339 (or null), IntOrString as a number or a string. Errors are worded as kube-apiserver
- * words them (the 415 of a type without a protobuf serializer, the 400 of a failed decode).
+ * words them (the 415 of a type without a protobuf serializer, the 400 of a failed decode, the
+ * 413 of a body over a limit), with our own description of the problem and its byte offset.
  * Nothing here is encoding: the server always answers in JSON.
  * Depends on jansson and libc only; never sees HTTP.
  */

@@ -157,10 +157,8 @@ json_t *codec_decode_object(const char *content_type, const char *body, size_t l
         struct yaml_error yerr;
         obj = yaml_parse(body, len, CODEC_MAX_DEPTH, &yerr);
         if (!obj) {
-            apierr_simple(err, APIERR_BAD_REQUEST,
-                          "error converting YAML to JSON: yaml: line %d: %s", yerr.line,
-                          yerr.message);
-            return NULL;
+            /* The YAML decoder's own text, wrapped as transformDecodeError does. */
+            return unrecognized(err, kind, yerr.text, body, len);
         }
         break;
     }

@@ -419,7 +419,11 @@ static int pb_span(struct pb_ctx *c, size_t *pos, size_t end, size_t *span_start
     return 0;
 }
 
-/* Skip the value of a field we do not know. Groups (wire types 3 and 4) are refused. */
+/*
+ * Skip the value of a field we do not know. Groups (wire types 3 and 4) are refused: gogo's
+ * skipGenerated would step over them, but no Kubernetes type has used groups, and refusing them
+ * keeps skipping flat (a group may nest without end).
+ */
 static int pb_skip(struct pb_ctx *c, size_t *pos, size_t end, unsigned wire, size_t tag_at,
                    const struct pb_msg *m)
 {

@@ -103,6 +103,21 @@ static json_t *decode_body(struct rest_server *srv, const struct rest_request *r
         json_decref(dup);
         free(msg);
     }
+    if (wo->validation != FV_IGNORE && codec_media_of(req->content_type) == CODEC_MEDIA_YAML) {
+        /* go-yaml's strict decoding objects to repeated keys; Warn passes it on as a warning. */
+        char *strict = NULL;
+        struct yaml_error yerr;
+        json_t *again = yaml_parse_strict(req->body, req->body_len, CODEC_MAX_DEPTH, &strict,
+                                          &yerr);
+        json_decref(again);
+        if (strict) {
+            if (wo->validation == FV_STRICT)
+                strbuf_addstr(&problems, strict);
+            else
+                rest_add_warning(resp, strict);
+            free(strict);
+        }
+    }
     struct schema_report rep;
     schema_report_init(&rep);
     json_t *canon = res->definition

@@ -74,7 +74,14 @@ void rest_respond_doc(const struct codec_choice *choice, int status, const json_
         strbuf_reset(&resp->body);
         resp->status = status;
         snprintf(resp->content_type, sizeof(resp->content_type), "application/yaml");
-        yaml_emit(doc, &resp->body);
+        if (yaml_emit(doc, &resp->body)) {
+            /* Upstream refuses to encode what YAML cannot carry (control characters). */
+            struct apierr err;
+            apierr_init(&err);
+            apierr_internal(&err, "yaml: control characters are not allowed");
+            rest_respond_error(resp, &err);
+            apierr_release(&err);
+        }
         return;
     }
     rest_respond_json(resp, status, doc);
