@@ -8,6 +8,7 @@
 #include "svc/apierr.h"
 #include "svc/api.h"
 #include "svc/config.h"
+#include "svc/controllers.h"
 #include "svc/http.h"
 #include "svc/registry.h"
 #include "svc/rest.h"
@@ -96,6 +97,7 @@ int main(int argc, char **argv)
     struct registry *reg = NULL;
     struct rest_server *rest = NULL;
     struct http_server *http = NULL;
+    struct controllers *ctl = NULL;
     struct apierr err;
     apierr_init(&err);
     config_init(&cfg);
@@ -159,6 +161,16 @@ int main(int argc, char **argv)
         fprintf(stderr, "svc-apiserver: start-up failed: %s\n", err.message);
         goto out;
     }
+    struct controllers_config ccfg = {.nodes = cfg.nodes,
+                                      .pod_cidr = cfg.pod_cidr,
+                                      .pod_ready_delay = cfg.pod_ready_delay,
+                                      .lb_ip_range = cfg.load_balancer_ip_range,
+                                      .max_endpoints_per_slice = 100};
+    ctl = controllers_start(reg, &ccfg, msg, sizeof(msg));
+    if (!ctl) {
+        fprintf(stderr, "svc-apiserver: %s\n", msg);
+        goto out;
+    }
     char *url = server_url(&cfg, port);
     if (cfg.write_kubeconfig && write_kubeconfig(cfg.write_kubeconfig, url)) {
         free(url);
@@ -188,6 +200,7 @@ int main(int argc, char **argv)
     fprintf(stderr, "svc-apiserver: %s, stopping\n", sig == SIGINT ? "interrupted" : "terminated");
     status = 0;
 out:
+    controllers_stop(ctl);
     if (rest)
         rest_server_shutdown(rest);
     http_stop(http);

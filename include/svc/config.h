@@ -23,6 +23,10 @@ struct svc_config {
     int verbosity;                  /* -v */
     long watch_cache_size;          /* --watch-cache-size (10000) */
     int threads;                    /* --threads (HTTP worker threads) */
+    int nodes;                      /* --nodes: simulated Nodes (1) */
+    char *pod_cidr;                 /* --pod-cidr (10.244.0.0/16) */
+    double pod_ready_delay;         /* --pod-ready-delay seconds (0) */
+    char *load_balancer_ip_range;   /* --load-balancer-ip-range: CIDR or first-last */
     bool help;                      /* --help */
     bool version;                   /* --version */
 };

@@ -17,24 +17,27 @@
  *    decoded (patch.go: createNewObject of the json and strategic patchers).
  *  - It passes the live object as the versioned JSON (what a GET returns).
  *  - It decodes the result into the kind like a request body and answers with it. When that
- *    decoding fails upstream answers 422 Invalid with one cause, field "patch" (the patched
- *    document for json/merge patches, patch_strategic_apply's patch_repr for strategic ones).
+ *    decoding fails, upstream answers errors.NewInvalid(GroupKind{}, "", [field.Invalid("patch",
+ *    V, D)]): 422 Invalid, message ` "" is invalid: patch: Invalid value: <V as %q>: <D>` (note
+ *    the leading space), details {"causes":[{"reason":"FieldValueInvalid","message":"Invalid
+ *    value: <V as %q>: <D>","field":"patch"}]}. V is the patched document for json and merge
+ *    patches, patch_strategic_apply's patch_repr for strategic ones.
  *  - fieldValidation: an absent parameter means Warn (handlers/rest.go fieldValidation). The
- *    strict errors this module collects (struct patch_strict) join the ones found when decoding
- *    the result: under Warn each becomes a `Warning: 299 - "<text>"` header; under Strict they
- *    become that 422 Invalid, with the message
- *    `strict decoding error: <e1>, <e2>` as the cause's detail.
+ *    strict errors this module collects (struct patch_strict) come before the ones found when
+ *    decoding the result: under Warn each becomes a `Warning: 299 - "<text>"` header; under
+ *    Strict, if there are any, they make that 422 with D = "strict decoding error: <e1>, <e2>".
  *
  * How a struct patch_error becomes the answer (rest/status.c builds it; every field is exact):
  *  - plain_text false: a Status {"kind":"Status","apiVersion":"v1","metadata":{},
- *    "status":"Failure","message":<message>,"reason":<reason>,"details":{},"code":<code>}
- *    where "reason" is left out when reason is "" (500, StatusReasonUnknown), and "details" is
- *    present (and empty: no causes, no name, no kind) only when details_empty is true (the 422
- *    of errors.NewGenericServerResponse). No error of this module carries causes.
- *  - plain_text true: upstream panicked on this input and its panic filter answered instead:
+ *    "status":"Failure","message":<message>,"reason":<reason>,"code":<code>}, where "reason" is
+ *    left out when it is "" (a 500: StatusReasonUnknown), and "details":{} (empty: no causes,
+ *    name or kind) is added only when details_empty is set (the 422 of
+ *    errors.NewGenericServerResponse; kubectl then prints "The request is invalid: ..."). No
+ *    error of this module carries causes.
+ *  - plain_text true: upstream panics on this input and its panic filter answers instead:
  *    status 500, Content-Type "text/plain; charset=utf-8", body <message> followed by "\n".
- *  - detail is the upstream error text behind a 422 (whose Status message is generic): for logs
- *    and tests, never for the client.
+ *  - detail is the upstream error text (the same as message except for the generic 422 and our
+ *    own bounds): for logs and tests, never for the client.
  */
 #ifndef SVC_PATCH_H
 #define SVC_PATCH_H
@@ -45,19 +48,21 @@
 typedef struct json_t json_t;
 
 /* Upstream limits. */
-#define PATCH_MAX_JSON_PATCH_OPS 10000          /* patch.go maxJSONPatchOperations: 413 above */
-#define PATCH_MAX_COPY_BYTES (3L * 1024 * 1024) /* apiserver JSONPatchMaxCopyBytes default */
-#define PATCH_MAX_STRICT_ERRORS 100             /* sigs.k8s.io/json keeps at most 100 */
+#define PATCH_MAX_JSON_PATCH_OPS 10000              /* patch.go maxJSONPatchOperations: 413 above */
+#define PATCH_MAX_COPY_BYTES     (3L * 1024 * 1024) /* apiserver JSONPatchMaxCopyBytes default */
+#define PATCH_MAX_STRICT_ERRORS  100                /* sigs.k8s.io/json keeps at most 100 */
 
 /*
  * Our own bounds against hostile input (upstream has none this tight; it relies on its request
  * timeout). A body nested deeper than PATCH_MAX_DEPTH fails to decode like a Go body nested past
  * encoding/json's limit ("invalid character '[' exceeded max depth", 400). A result nested
  * deeper, or a patch needing more than PATCH_MAX_WORK elementary steps (lookups, comparisons,
- * copied nodes), fails with 413 RequestEntityTooLarge.
+ * copied nodes), fails with 413 RequestEntityTooLarge, "Request entity too large: the patch needs
+ * too much work or nests too deeply to be applied". Recursion never goes deeper than about twice
+ * PATCH_MAX_DEPTH, which a 2 MiB thread stack holds even under AddressSanitizer.
  */
-#define PATCH_MAX_DEPTH 1000
-#define PATCH_MAX_WORK 50000000ULL
+#define PATCH_MAX_DEPTH 512
+#define PATCH_MAX_WORK  20000000ULL
 
 enum patch_type {
     PATCH_TYPE_JSON,      /* application/json-patch+json */
@@ -112,8 +117,10 @@ void patch_strict_release(struct patch_strict *s);
 
 /* ---- applying a body -------------------------------------------------------------------------
  * Each returns a new reference the caller owns (the patched document), or NULL with err set.
- * current is borrowed and never changed; it is normally an object. strict may be NULL (the
- * findings are then dropped); it is only appended to. */
+ * current is borrowed and never changed; it is normally an object. The result shares no
+ * node with current, so the caller may change it. It is not always an object (an array merge
+ * patch under Ignore, a JSON patch replacing the root): decoding it then fails as upstream's
+ * does. strict may be NULL (the findings are then dropped); it is only appended to. */
 
 /*
  * JSON merge patch. Under Warn and Strict the body must decode as a JSON object (or null), else

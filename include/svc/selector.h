@@ -31,8 +31,9 @@ struct label_selector;
  * Returns a new selector (free with label_selector_free), or NULL with *err set to a newly
  * allocated message the caller frees ("unable to parse requirement: ...", "found 'b', expected:
  * ',' or 'end of string'", ...). s is borrowed; err must not be NULL.
- * The _n form takes an explicit length, for input that may hold NUL bytes (upstream's lexer
- * reads a NUL byte as a token end, which the C-string form cannot see).
+ * The _n form takes an explicit length, for input that may hold NUL bytes: upstream's lexer
+ * takes a NUL byte inside a token as the token's end and one where a token would start as the
+ * end of the string ("a,\0b" is "a,b" but "a \0b" is "a"), which the C-string form cannot see.
  */
 struct label_selector *label_selector_parse(const char *s, char **err);
 struct label_selector *label_selector_parse_n(const char *s, size_t len, char **err);

@@ -166,9 +166,12 @@ json_t *codec_decode_object(const char *content_type, const char *body, size_t l
         struct protobuf_error perr;
         obj = protobuf_decode(body, len, version, kind, &perr);
         if (!obj) {
-            apierr_simple(err, perr.code == PROTOBUF_EUNSUPPORTED ? APIERR_UNSUPPORTED_MEDIA_TYPE
-                                                                  : APIERR_BAD_REQUEST,
-                          "%s", perr.message);
+            enum apierr_reason reason = APIERR_BAD_REQUEST;
+            if (perr.code == PROTOBUF_EUNSUPPORTED)
+                reason = APIERR_UNSUPPORTED_MEDIA_TYPE;
+            else if (perr.code == PROTOBUF_ETOOBIG)
+                reason = APIERR_TOO_LARGE;
+            apierr_simple(err, reason, "%s", perr.message);
             return NULL;
         }
         break;

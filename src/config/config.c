@@ -12,7 +12,7 @@
 #include <string.h>
 #include <yaml.h>
 
-enum opt_type { OPT_STRING, OPT_INT, OPT_BOOL };
+enum opt_type { OPT_STRING, OPT_INT, OPT_BOOL, OPT_DURATION };
 
 struct option_desc {
     const char *name; /* flag without dashes, and file key */
@@ -45,6 +45,14 @@ static const struct option_desc options[] = {
     {"watch-cache-size", OPT_INT, OFF(watch_cache_size), 1, 100000000,
      "how many events are kept for watches to resume from (default 10000)"},
     {"threads", OPT_INT, OFF(threads), 1, 256, "HTTP worker threads (default 4)"},
+    {"nodes", OPT_INT, OFF(nodes), 0, 1000, "simulated Nodes pods are scheduled to (default 1)"},
+    {"pod-cidr", OPT_STRING, OFF(pod_cidr), 0, 0,
+     "IPv4 CIDR pod addresses come from, a /24 per node (default 10.244.0.0/16)"},
+    {"pod-ready-delay", OPT_DURATION, OFF(pod_ready_delay), 0, 86400,
+     "how long a new pod runs before it turns Ready, e.g. 2s or 500ms (default 0)"},
+    {"load-balancer-ip-range", OPT_STRING, OFF(load_balancer_ip_range), 0, 0,
+     "IPv4 CIDR or first-last range LoadBalancer Services get an external address from; "
+     "without it they stay <pending>"},
     {"help", OPT_BOOL, OFF(help), 0, 0, "print this help and exit"},
     {"version", OPT_BOOL, OFF(version), 0, 0, "print the version and exit"},
 };
@@ -59,6 +67,8 @@ void config_init(struct svc_config *cfg)
     cfg->service_node_port_range = xstrdup("30000-32767");
     cfg->watch_cache_size = 10000;
     cfg->threads = 4;
+    cfg->nodes = 1;
+    cfg->pod_cidr = xstrdup("10.244.0.0/16");
 }
 
 void config_release(struct svc_config *cfg)
@@ -99,6 +109,46 @@ static int set_option(struct svc_config *cfg, const struct option_desc *o, const
             return -1;
         }
         return 0;
+    case OPT_DURATION: {
+        /* Seconds as a number, or a Go duration: "500ms", "2s", "1m30s". */
+        double total = 0;
+        const char *p = value;
+        char *end;
+        if (!*p) {
+            snprintf(msg, msg_len, "%s: empty duration", o->name);
+            return -1;
+        }
+        while (*p) {
+            double v = strtod(p, &end);
+            if (end == p || v < 0) {
+                snprintf(msg, msg_len, "%s: \"%s\" is not a duration", o->name, value);
+                return -1;
+            }
+            p = end;
+            if (!strncmp(p, "ms", 2)) {
+                v /= 1000;
+                p += 2;
+            } else if (*p == 's') {
+                p++;
+            } else if (*p == 'm') {
+                v *= 60;
+                p++;
+            } else if (*p == 'h') {
+                v *= 3600;
+                p++;
+            } else if (*p) {
+                snprintf(msg, msg_len, "%s: \"%s\" is not a duration", o->name, value);
+                return -1;
+            }
+            total += v;
+        }
+        if (total > (double)o->max) {
+            snprintf(msg, msg_len, "%s: %s is out of range", o->name, value);
+            return -1;
+        }
+        *(double *)field = total;
+        return 0;
+    }
     case OPT_INT: {
         char *end;
         errno = 0;
@@ -295,9 +345,10 @@ const char *config_usage(void)
                                 "A small Kubernetes API server for Services and Endpoints.\n\n"
                                 "Flags (each is also a key of the --config YAML file):\n");
     for (size_t i = 0; i < N_OPTIONS && n < sizeof(text); i++) {
-        const char *arg = options[i].type == OPT_STRING ? " string"
-                          : options[i].type == OPT_INT  ? " int"
-                                                        : "";
+        const char *arg = options[i].type == OPT_STRING     ? " string"
+                          : options[i].type == OPT_INT      ? " int"
+                          : options[i].type == OPT_DURATION ? " duration"
+                                                            : "";
         n += (size_t)snprintf(text + n, sizeof(text) - n, "  %s%s%s\n      %s\n",
                               strcmp(options[i].name, "v") ? "--" : "-", options[i].name, arg,
                               options[i].help);

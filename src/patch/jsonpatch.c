@@ -461,11 +461,11 @@ enum gotype {
 struct builder {
     const unsigned char *p;
     const unsigned char *end;
-    bool strict;           /* collect sigs.k8s.io/json strict findings */
+    bool strict; /* collect sigs.k8s.io/json strict findings */
     struct patch_strict found;
-    struct strbuf path;    /* the strict field stack, joined */
-    char *error;           /* the first type error (decodeState.savedError) */
-    const char *field;     /* the jsonPatchOp field being decoded, for error context */
+    struct strbuf path; /* the strict field stack, joined */
+    char *error;        /* the first type error (decodeState.savedError) */
+    const char *field;  /* the jsonPatchOp field being decoded, for error context */
 };
 
 static void skip_ws(struct builder *b)
@@ -479,10 +479,12 @@ static void save_error(struct builder *b, const char *value_kind, const char *go
     if (b->error)
         return;
     if (b->field)
-        b->error = xasprintf("json: cannot unmarshal %s into Go struct field jsonPatchOp.%s of type %s",
-                             value_kind, b->field, gotype);
+        b->error =
+            xasprintf("json: cannot unmarshal %s into Go struct field jsonPatchOp.%s of type %s",
+                      value_kind, b->field, gotype);
     else
-        b->error = xasprintf("json: cannot unmarshal %s into Go value of type %s", value_kind, gotype);
+        b->error =
+            xasprintf("json: cannot unmarshal %s into Go value of type %s", value_kind, gotype);
 }
 
 static void strict_found(struct builder *b, const char *kind, const char *name, size_t name_len)
@@ -665,9 +667,8 @@ static json_t *build_number(struct builder *b, enum gotype t)
 {
     const unsigned char *start = b->p;
     bool fractional = false;
-    while (b->p < b->end &&
-           ((*b->p >= '0' && *b->p <= '9') || *b->p == '-' || *b->p == '+' || *b->p == '.' ||
-            *b->p == 'e' || *b->p == 'E')) {
+    while (b->p < b->end && ((*b->p >= '0' && *b->p <= '9') || *b->p == '-' || *b->p == '+' ||
+                             *b->p == '.' || *b->p == 'e' || *b->p == 'E')) {
         if (*b->p == '.' || *b->p == 'e' || *b->p == 'E')
             fractional = true;
         b->p++;
@@ -737,8 +738,19 @@ static json_t *build_object(struct builder *b, enum gotype t)
                     known = fields[i];
             }
             if (!known) {
+                /* Go skips an unknown field's value: nothing inside it is looked at. */
                 strict_found(b, "unknown field", k, key.len);
-                vt = GT_ANY;
+                bool saved_strict = b->strict;
+                b->strict = false;
+                json_object_setn_new_nocheck(obj, k, key.len, build_value(b, GT_ANY));
+                b->strict = saved_strict;
+                skip_ws(b);
+                if (*b->p == ',') {
+                    b->p++;
+                    continue;
+                }
+                b->p++; /* } */
+                break;
             } else {
                 if (exists)
                     strict_found(b, "duplicate field", k, key.len);
@@ -776,8 +788,11 @@ static json_t *build_array(struct builder *b, enum gotype t)
 {
     json_t *arr = json_array();
     size_t saved_path = b->path.len;
-    enum gotype et = t == GT_OPS ? GT_OP : t == GT_EPATCH ? GT_EOP
-                   : t == GT_OP_VALUE ? GT_OP_VALUE : t == GT_RAW ? GT_RAW : GT_ANY;
+    enum gotype et = t == GT_OPS        ? GT_OP
+                     : t == GT_EPATCH   ? GT_EOP
+                     : t == GT_OP_VALUE ? GT_OP_VALUE
+                     : t == GT_RAW      ? GT_RAW
+                                        : GT_ANY;
 
     b->p++; /* [ */
     skip_ws(b);
@@ -903,12 +918,59 @@ void gojson_result_release(struct gojson_result *res)
 
 /* A location in the document: an object or an array that a key or index is looked up in. */
 struct jp_state {
-    json_t *root;          /* owned */
+    json_t *root; /* owned */
     struct pbudget budget;
-    long long copied;      /* accumulated copy size */
-    char *error;           /* owned: the Go error text of the failing operation */
-    bool panic;            /* upstream would panic here */
+    long long copied; /* accumulated copy size */
+    char *error;      /* owned: the Go error text of the failing operation */
+    bool panic;       /* upstream would panic here */
+    bool too_deep;    /* the document would pass PATCH_MAX_DEPTH */
 };
+
+/* Depth of v counting at most limit + 1 levels; every node visited is charged to the budget. */
+static int jp_depth(struct jp_state *st, const json_t *v, int limit)
+{
+    int best = 0;
+    if (!pbudget_spend(&st->budget, 1) || limit < 0)
+        return 0;
+    if (json_is_object(v)) {
+        const char *k;
+        json_t *child;
+        json_object_foreach((json_t *)v, k, child)
+        {
+            int d = jp_depth(st, child, limit - 1);
+            if (d > best)
+                best = d;
+        }
+        return best + 1;
+    }
+    if (json_is_array(v)) {
+        size_t i;
+        json_t *child;
+        json_array_foreach(v, i, child)
+        {
+            int d = jp_depth(st, child, limit - 1);
+            if (d > best)
+                best = d;
+        }
+        return best + 1;
+    }
+    return 0;
+}
+
+/*
+ * Whether putting val at path keeps the document within PATCH_MAX_DEPTH. Checked as each value
+ * lands, so no later step recurses through a document deeper than that.
+ */
+static bool jp_depth_ok(struct jp_state *st, const char *path, size_t plen, const json_t *val)
+{
+    int segments = 0;
+    for (size_t i = 0; i < plen; i++)
+        segments += path[i] == '/';
+    if (!val || segments + jp_depth(st, val, PATCH_MAX_DEPTH) <= PATCH_MAX_DEPTH)
+        return !st->budget.exhausted;
+    st->too_deep = true;
+    return false;
+}
 
 static void jp_fail(struct jp_state *st, char *msg)
 {
@@ -1076,7 +1138,8 @@ static int con_remove(json_t *con, const char *key, size_t klen, char **err)
 {
     if (json_is_object(con)) {
         if (!json_object_getn(con, key, klen)) {
-            *err = xasprintf("Unable to remove nonexistent key: %.*s: missing value", (int)klen, key);
+            *err =
+                xasprintf("Unable to remove nonexistent key: %.*s: missing value", (int)klen, key);
             return -1;
         }
         json_object_deln(con, key, klen);
@@ -1152,8 +1215,8 @@ static enum opfield op_string(const json_t *op, const char *name, const char **s
     if (!v || json_is_null(v))
         return OPF_ABSENT;
     if (!json_is_string(v)) {
-        const char *kind = json_is_object(v)  ? "object"
-                           : json_is_array(v) ? "array"
+        const char *kind = json_is_object(v)    ? "object"
+                           : json_is_array(v)   ? "array"
                            : json_is_boolean(v) ? "bool"
                                                 : "number";
         if (err)
@@ -1199,7 +1262,8 @@ static bool jp_equal(struct jp_state *st, const json_t *a, const json_t *b)
             return false;
         const char *k;
         json_t *va;
-        json_object_foreach ((json_t *)a, k, va) {
+        json_object_foreach((json_t *)a, k, va)
+        {
             json_t *vb = json_object_get(b, k);
             if (!vb)
                 return false;
@@ -1253,6 +1317,10 @@ static void jp_add(struct jp_state *st, const json_t *op)
         return;
     }
     op_value(op, &val);
+    if (!jp_depth_ok(st, path, plen, val)) {
+        free(key);
+        return;
+    }
     if (con_add(con, key, klen, val, &err) < 0) {
         jp_fail(st, xasprintf("error in add for path: '%s': %s", path, err));
         free(err);
@@ -1304,7 +1372,7 @@ static void jp_replace(struct jp_state *st, const json_t *op)
         }
         /* A scalar or null value: upstream wraps a nil error, which is no error: nothing
          * happens. */
-        if (json_is_object(val) || json_is_array(val)) {
+        if ((json_is_object(val) || json_is_array(val)) && jp_depth_ok(st, "", 0, val)) {
             json_decref(st->root);
             st->root = json_incref(val);
         }
@@ -1326,7 +1394,8 @@ static void jp_replace(struct jp_state *st, const json_t *op)
         free(key);
         return;
     }
-    con_set(con, key, klen, has_value ? val : NULL);
+    if (jp_depth_ok(st, path, plen, has_value ? val : NULL))
+        con_set(con, key, klen, has_value ? val : NULL);
     free(key);
 }
 
@@ -1348,8 +1417,13 @@ static void jp_move(struct jp_state *st, const json_t *op)
                               from));
         return;
     }
-    if (con_get(con, key, klen, &val, &err) < 0 || (json_incref(val), 0) ||
-        con_remove(con, key, klen, &err) < 0) {
+    if (con_get(con, key, klen, &val, &err) < 0) {
+        jp_fail(st, xasprintf("error in move for path: '%s': %s", key, err));
+        free(err);
+        goto out;
+    }
+    json_incref(val);
+    if (con_remove(con, key, klen, &err) < 0) {
         jp_fail(st, xasprintf("error in move for path: '%s': %s", key, err));
         free(err);
         goto out;
@@ -1368,6 +1442,8 @@ static void jp_move(struct jp_state *st, const json_t *op)
                               path));
         goto out;
     }
+    if (!jp_depth_ok(st, path, plen, val))
+        goto out;
     if (con_add(con, key, klen, val, &err) < 0) {
         jp_fail(st, xasprintf("error in move for path: '%s': %s", path, err));
         free(err);
@@ -1477,6 +1553,8 @@ static void jp_copy(struct jp_state *st, const json_t *op)
                                   st->copied, PATCH_MAX_COPY_BYTES));
             goto out;
         }
+        if (!jp_depth_ok(st, path, plen, val))
+            goto out;
         dup = json_deep_copy(val);
         if (!dup)
             abort();
@@ -1495,7 +1573,8 @@ static int jp_apply_ops(struct jp_state *st, const json_t *ops)
 {
     size_t i;
     json_t *op;
-    json_array_foreach (ops, i, op) {
+    json_array_foreach(ops, i, op)
+    {
         const char *kind = "unknown";
         const char *s;
         size_t n;
@@ -1517,7 +1596,7 @@ static int jp_apply_ops(struct jp_state *st, const json_t *ops)
             jp_copy(st, op);
         else
             jp_fail(st, xasprintf("Unexpected kind: %s", kind));
-        if (st->error || st->panic || st->budget.exhausted)
+        if (st->error || st->panic || st->budget.exhausted || st->too_deep)
             return -1;
     }
     return 0;
@@ -1570,7 +1649,7 @@ json_t *patch_json_apply(const json_t *current, const char *body, size_t len,
     if (nops && jp_apply_ops(&st, res.value) < 0) {
         if (st.panic)
             perr_panic(err, st.error ? st.error : "json patch");
-        else if (st.budget.exhausted)
+        else if (st.budget.exhausted || st.too_deep)
             perr_too_complex(err);
         else
             perr_invalid(err, st.error);

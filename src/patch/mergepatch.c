@@ -12,7 +12,8 @@
 #include <stdlib.h>
 #include <string.h>
 
-/* ---- errors ------------------------------------------------------------------------------------ */
+/* ---- errors ------------------------------------------------------------------------------------
+ */
 
 void patch_error_init(struct patch_error *err)
 {
@@ -77,7 +78,8 @@ void perr_too_complex(struct patch_error *err)
     perr_too_large(err, "the patch needs too much work or nests too deeply to be applied");
 }
 
-/* ---- strict findings ----------------------------------------------------------------------------- */
+/* ---- strict findings
+ * ----------------------------------------------------------------------------- */
 
 void patch_strict_init(struct patch_strict *s)
 {
@@ -107,7 +109,8 @@ void pstrict_add(struct patch_strict *s, const char *msg)
     s->items[s->len++] = xstrdup(msg);
 }
 
-/* ---- budget and depth -------------------------------------------------------------------------- */
+/* ---- budget and depth --------------------------------------------------------------------------
+ */
 
 void pbudget_init(struct pbudget *b)
 {
@@ -134,7 +137,8 @@ static int depth_rec(const json_t *v, int level, int limit)
     if (json_is_object(v)) {
         const char *k;
         json_t *child;
-        json_object_foreach ((json_t *)v, k, child) {
+        json_object_foreach((json_t *)v, k, child)
+        {
             int d = depth_rec(child, level + 1, limit);
             if (d > best)
                 best = d;
@@ -146,7 +150,8 @@ static int depth_rec(const json_t *v, int level, int limit)
     } else if (json_is_array(v)) {
         size_t i;
         json_t *child;
-        json_array_foreach (v, i, child) {
+        json_array_foreach(v, i, child)
+        {
             int d = depth_rec(child, level + 1, limit);
             if (d > best)
                 best = d;
@@ -164,7 +169,8 @@ int pjson_depth(const json_t *value, int limit)
     return depth_rec(value, 0, limit);
 }
 
-/* ---- media types ------------------------------------------------------------------------------- */
+/* ---- media types -------------------------------------------------------------------------------
+ */
 
 int patch_type_parse(const char *media_type, enum patch_type *out)
 {
@@ -188,7 +194,8 @@ int patch_type_parse(const char *media_type, enum patch_type *out)
     return -1;
 }
 
-/* ---- RFC 7386 as evanphx/json-patch merges ---------------------------------------------------- */
+/* ---- RFC 7386 as evanphx/json-patch merges ----------------------------------------------------
+ */
 
 static void prune_nulls(json_t *v);
 
@@ -197,7 +204,8 @@ static void prune_doc_nulls(json_t *obj)
     const char *k;
     json_t *child;
     void *tmp;
-    json_object_foreach_safe (obj, tmp, k, child) {
+    json_object_foreach_safe(obj, tmp, k, child)
+    {
         if (json_is_null(child))
             json_object_del(obj, k);
         else
@@ -210,7 +218,8 @@ static void prune_ary_nulls(json_t *arr)
 {
     size_t i;
     json_t *child;
-    json_array_foreach (arr, i, child) {
+    json_array_foreach(arr, i, child)
+    {
         if (!json_is_null(child))
             prune_nulls(child);
     }
@@ -244,7 +253,8 @@ static void merge_docs(json_t *doc, json_t *patch)
 {
     const char *k;
     json_t *v;
-    json_object_foreach (patch, k, v) {
+    json_object_foreach(patch, k, v)
+    {
         if (json_is_null(v)) {
             json_object_del(doc, k);
             continue;

@@ -48,20 +48,21 @@ bool pbudget_spend(struct pbudget *b, uint64_t n);
 /* Deepest nesting of value (a scalar is 0, {} is 1), counting at most up to limit + 1. */
 int pjson_depth(const json_t *value, int limit);
 
-/* ---- decoding bodies like Go (jsonpatch.c) ---------------------------------------------------- */
+/* ---- decoding bodies like Go (jsonpatch.c) ----------------------------------------------------
+ */
 
 /* The Go type a body is decoded into; it decides the type errors and strict findings. */
 enum gojson_target {
-    GOJSON_MAP,        /* map[string]interface{} (sigs.k8s.io/json): SMP and merge patch */
-    GOJSON_PATCH_OPS,  /* []handlers.jsonPatchOp (sigs.k8s.io/json): JSON patch under Warn */
-    GOJSON_EVANPHX,    /* jsonpatch.Patch (encoding/json): JSON patch under Ignore */
-    GOJSON_MERGE_DOC,  /* jsonpatch partialDoc (encoding/json): merge patch, any JSON accepted */
+    GOJSON_MAP,       /* map[string]interface{} (sigs.k8s.io/json): SMP and merge patch */
+    GOJSON_PATCH_OPS, /* []handlers.jsonPatchOp (sigs.k8s.io/json): JSON patch under Warn */
+    GOJSON_EVANPHX,   /* jsonpatch.Patch (encoding/json): JSON patch under Ignore */
+    GOJSON_MERGE_DOC, /* jsonpatch partialDoc (encoding/json): merge patch, any JSON accepted */
 };
 
 struct gojson_result {
-    json_t *value;    /* new reference on success (json null for a null body) */
-    char *error;      /* owned Go error text on failure */
-    bool syntax;      /* the failure is a *json.SyntaxError */
+    json_t *value; /* new reference on success (json null for a null body) */
+    char *error;   /* owned Go error text on failure */
+    bool syntax;   /* the failure is a *json.SyntaxError */
 };
 
 /*
@@ -74,7 +75,8 @@ int gojson_decode(const char *body, size_t len, enum gojson_target target,
                   struct patch_strict *strict, struct gojson_result *res);
 void gojson_result_release(struct gojson_result *res);
 
-/* ---- Go formatting (strategic.c) --------------------------------------------------------------- */
+/* ---- Go formatting (strategic.c) ---------------------------------------------------------------
+ */
 
 /* Append value as %v prints it. */
 void gofmt_value(struct strbuf *sb, const json_t *value);

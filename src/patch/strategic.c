@@ -90,7 +90,7 @@ void gofmt_float(struct strbuf *sb, double f, bool json)
     char digits[32];
     int nd, dp;
     if (f == 0) {
-        strbuf_addstr(sb, signbit(f) && !json ? "-0" : signbit(f) ? "-0" : "0");
+        strbuf_addstr(sb, signbit(f) ? "-0" : "0");
         return;
     }
     if (f < 0)
@@ -137,9 +137,10 @@ void gofmt_quote(struct strbuf *sb, const char *s, size_t len)
             n = 1;
         } else {
             /* decode one rune; an invalid byte is written as \x.. */
-            n = (c >= 0xc2 && c <= 0xdf) ? 2 : (c >= 0xe0 && c <= 0xef) ? 3
-                : (c >= 0xf0 && c <= 0xf4)                        ? 4
-                                                                  : 0;
+            n = (c >= 0xc2 && c <= 0xdf)   ? 2
+                : (c >= 0xe0 && c <= 0xef) ? 3
+                : (c >= 0xf0 && c <= 0xf4) ? 4
+                                           : 0;
             bool ok = n > 0 && (size_t)(end - p) >= n;
             for (size_t i = 1; ok && i < n; i++)
                 ok = (p[i] & 0xc0) == 0x80;
@@ -222,8 +223,10 @@ static void gofmt_any(struct strbuf *sb, const json_t *v, char verb, bool top)
         const char **keys = xmalloc((n ? n : 1) * sizeof(*keys));
         const char *k;
         json_t *child;
-        json_object_foreach ((json_t *)v, k, child)
+        json_object_foreach((json_t *)v, k, child)
+        {
             keys[i++] = k;
+        }
         qsort(keys, n, sizeof(*keys), cmp_keys);
         strbuf_addstr(sb, "map[");
         for (i = 0; i < n; i++) {
@@ -292,7 +295,8 @@ static size_t marshal_size(const json_t *v, size_t cap, size_t acc)
         json_t *child;
         size_t n = 0;
         acc += 2;
-        json_object_foreach ((json_t *)v, k, child) {
+        json_object_foreach((json_t *)v, k, child)
+        {
             json_t *tmp = json_string(k);
             acc = marshal_size(tmp, cap, acc) + 1 + (n++ ? 1 : 0);
             json_decref(tmp);
@@ -389,17 +393,17 @@ static enum gty gty_of(const json_t *v)
 
 enum smp_errkind {
     SMPE_NONE,
-    SMPE_BAD_REQUEST,    /* interpretStrategicMergePatchError: 400 */
-    SMPE_UNPROCESSABLE,  /* 422 */
-    SMPE_INTERNAL,       /* any other error: 500 */
-    SMPE_PANIC,          /* upstream panics */
-    SMPE_LIMIT,          /* our work bound */
+    SMPE_BAD_REQUEST,   /* interpretStrategicMergePatchError: 400 */
+    SMPE_UNPROCESSABLE, /* 422 */
+    SMPE_INTERNAL,      /* any other error: 500 */
+    SMPE_PANIC,         /* upstream panics */
+    SMPE_LIMIT,         /* our work bound */
 };
 
 #define ERR_PRIMITIVE_LIST "invalid patch format of primitive list"
-#define ERR_RETAIN_KEYS "invalid patch format of retainKeys"
-#define ERR_SET_ORDER "invalid patch format of setElementOrder list"
-#define ERR_LIST_OF_LISTS "lists of lists are not supported"
+#define ERR_RETAIN_KEYS    "invalid patch format of retainKeys"
+#define ERR_SET_ORDER      "invalid patch format of setElementOrder list"
+#define ERR_LIST_OF_LISTS  "lists of lists are not supported"
 
 struct smp {
     const json_t *defs;
@@ -470,8 +474,9 @@ static int err_no_merge_key(struct smp *s, const json_t *m, const char *key)
 
 static int err_bad_arg_type(struct smp *s, const char *expected, const json_t *actual)
 {
-    return smp_fail(s, SMPE_INTERNAL, xasprintf("expected a %s, but received a %s", expected,
-                                                gofmt_type_name(actual)));
+    return smp_fail(
+        s, SMPE_INTERNAL,
+        xasprintf("expected a %s, but received a %s", expected, gofmt_type_name(actual)));
 }
 
 static int err_bad_patch_type(struct smp *s, const json_t *t, const json_t *m)
@@ -496,10 +501,10 @@ static bool has_prefix(const char *s, const char *prefix)
     return strncmp(s, prefix, strlen(prefix)) == 0;
 }
 
-#define DIRECTIVE_MARKER "$patch"
-#define RETAIN_KEYS_DIRECTIVE "$retainKeys"
+#define DIRECTIVE_MARKER             "$patch"
+#define RETAIN_KEYS_DIRECTIVE        "$retainKeys"
 #define DELETE_FROM_PRIMITIVE_PREFIX "$deleteFromPrimitiveList"
-#define SET_ELEMENT_ORDER_PREFIX "$setElementOrder"
+#define SET_ELEMENT_ORDER_PREFIX     "$setElementOrder"
 
 /* =============================================================================================
  * Lists of owned references (Go's []interface{})
@@ -644,8 +649,7 @@ static int sch_lookup(struct smp *s, const json_t *schema, const char *key, bool
         return 0;
     }
     if (r && props && !json_object_get(r, "x-kubernetes-preserve-unknown-fields"))
-        return smp_fail(s, SMPE_INTERNAL,
-                        xstrdup("expected slice or array type, but got: struct"));
+        return smp_fail(s, SMPE_INTERNAL, xstrdup("expected slice or array type, but got: struct"));
     return 0;
 }
 
@@ -731,7 +735,8 @@ static json_t *merge_map(struct smp *s, json_t *original, json_t *patch, const j
 static int extract_key(struct smp *s, const char *k, const char *prefix, const char **out)
 {
     const char *slash = strchr(k, '/');
-    if (!slash || (size_t)(slash - k) != strlen(prefix) || strncmp(k, prefix, strlen(prefix)) != 0) {
+    if (!slash || (size_t)(slash - k) != strlen(prefix) ||
+        strncmp(k, prefix, strlen(prefix)) != 0) {
         if (strcmp(prefix, DELETE_FROM_PRIMITIVE_PREFIX) == 0)
             return smp_fail(s, SMPE_BAD_REQUEST, xstrdup(ERR_PRIMITIVE_LIST));
         return smp_fail(s, SMPE_BAD_REQUEST, xstrdup(ERR_SET_ORDER));
@@ -747,7 +752,8 @@ static void discard_nulls(json_t *v)
         const char *k;
         json_t *child;
         void *tmp;
-        json_object_foreach_safe (v, tmp, k, child) {
+        json_object_foreach_safe(v, tmp, k, child)
+        {
             if (json_is_null(child))
                 json_object_del(v, k);
             else
@@ -756,8 +762,10 @@ static void discard_nulls(json_t *v)
     } else if (json_is_array(v)) {
         size_t i;
         json_t *child;
-        json_array_foreach (v, i, child)
+        json_array_foreach(v, i, child)
+        {
             discard_nulls(child);
+        }
     }
 }
 
@@ -771,7 +779,8 @@ static json_t *remove_directives(json_t *obj)
         const char *k;
         json_t *child;
         void *tmp;
-        json_object_foreach_safe (obj, tmp, k, child) {
+        json_object_foreach_safe(obj, tmp, k, child)
+        {
             json_t *nv = remove_directives(child);
             if (!nv)
                 json_object_del(obj, k);
@@ -784,7 +793,8 @@ static json_t *remove_directives(json_t *obj)
         json_t *res = json_array();
         size_t i;
         json_t *child;
-        json_array_foreach (obj, i, child) {
+        json_array_foreach(obj, i, child)
+        {
             json_t *nv = remove_directives(child);
             if (nv)
                 json_array_append_new(res, nv);
@@ -822,7 +832,8 @@ static int apply_retain_keys(struct smp *s, json_t *original, json_t *patch)
     }
     size_t i;
     json_t *item;
-    json_array_foreach (list, i, item) {
+    json_array_foreach(list, i, item)
+    {
         if (!go_hashable(s, item)) {
             rc = -1;
             goto out;
@@ -831,13 +842,16 @@ static int apply_retain_keys(struct smp *s, json_t *original, json_t *patch)
     const char *k;
     json_t *v;
     void *tmp;
-    json_object_foreach (patch, k, v) {
+    json_object_foreach(patch, k, v)
+    {
         if (json_is_null(v) || has_prefix(k, DELETE_FROM_PRIMITIVE_PREFIX) ||
             has_prefix(k, SET_ELEMENT_ORDER_PREFIX))
             continue;
         bool found = false;
-        json_array_foreach (list, i, item)
+        json_array_foreach(list, i, item)
+        {
             found = found || is_str(item, k);
+        }
         if (!spend(s, json_array_size(list) + 1)) {
             rc = -1;
             goto out;
@@ -847,10 +861,13 @@ static int apply_retain_keys(struct smp *s, json_t *original, json_t *patch)
             goto out;
         }
     }
-    json_object_foreach_safe (original, tmp, k, v) {
+    json_object_foreach_safe(original, tmp, k, v)
+    {
         bool found = false;
-        json_array_foreach (list, i, item)
+        json_array_foreach(list, i, item)
+        {
             found = found || is_str(item, k);
+        }
         if (!spend(s, json_array_size(list) + 1)) {
             rc = -1;
             goto out;
@@ -1353,8 +1370,7 @@ static int merge_special(struct smp *s, struct jvec *original, struct jvec *patc
 
 /* mergeSliceWithoutSpecialElements */
 static int merge_without_special(struct smp *s, struct jvec *original, const struct jvec *patch,
-                                 const char *merge_key, const json_t *schema,
-                                 struct alias_view *av)
+                                 const char *merge_key, const json_t *schema, struct alias_view *av)
 {
     for (size_t i = 0; i < patch->n; i++) {
         json_t *m = patch->v[i];
@@ -1387,9 +1403,8 @@ static int merge_without_special(struct smp *s, struct jvec *original, const str
 }
 
 /* mergeSlice: returns a new list, or NULL on error. */
-static json_t *merge_slice(struct smp *s, json_t *orig_arr, json_t *patch_arr,
-                           const json_t *schema, const char *merge_key, bool is_delete_list,
-                           struct jvec *view)
+static json_t *merge_slice(struct smp *s, json_t *orig_arr, json_t *patch_arr, const json_t *schema,
+                           const char *merge_key, bool is_delete_list, struct jvec *view)
 {
     struct jvec original, patch, merged = {0}, in = {0}, out = {0}, result = {0};
     struct alias_view av = {view, true};
@@ -1577,8 +1592,8 @@ static int merge_one_set_order(struct smp *s, json_t *original, json_t *patch, c
     } else if (!original_list && patch_list) {
         merged = remove_directives(patch_list);
     } else if (original_list && patch_list) {
-        merged = merge_slice_handler(s, original_list, patch_list, sub, strategy,
-                                     meta.merge_key, false, &view);
+        merged = merge_slice_handler(s, original_list, patch_list, sub, strategy, meta.merge_key,
+                                     false, &view);
         if (!merged)
             goto out;
     } else {
@@ -1623,7 +1638,8 @@ static int merge_set_orders(struct smp *s, json_t *original, json_t *patch, cons
     struct jvec keys = {0};
     int rc = 0;
     /* Collect first: the loop deletes from patch. */
-    json_object_foreach (patch, k, v) {
+    json_object_foreach(patch, k, v)
+    {
         if (has_prefix(k, SET_ELEMENT_ORDER_PREFIX)) {
             json_t *name = json_string(k);
             vec_push(&keys, name);
@@ -1662,7 +1678,8 @@ static json_t *merge_map(struct smp *s, json_t *original, json_t *patch, const j
 
     const char *pk;
     json_t *pv;
-    json_object_foreach (patch, pk, pv) {
+    json_object_foreach(patch, pk, pv)
+    {
         const char *k = pk;
         bool is_delete_list = false;
         if (has_prefix(pk, DELETE_FROM_PRIMITIVE_PREFIX)) {
@@ -1703,8 +1720,8 @@ static json_t *merge_map(struct smp *s, json_t *original, json_t *patch, const j
             if (sch_lookup(s, schema, k, true, &meta, &sub) < 0 ||
                 sch_strategy(s, meta.strategy, &strategy) < 0)
                 goto fail;
-            nv = merge_slice_handler(s, ov, pv, sub, strategy, meta.merge_key, is_delete_list,
-                                     NULL);
+            nv =
+                merge_slice_handler(s, ov, pv, sub, strategy, meta.merge_key, is_delete_list, NULL);
         } else {
             nv = json_incref(pv);
         }
@@ -1733,11 +1750,12 @@ static void strip_directives(struct smp *s, json_t *v, const json_t *schema)
         const char *k;
         json_t *child;
         void *tmp;
-        json_object_foreach_safe (v, tmp, k, child) {
-            if (!go_map && (strcmp(k, DIRECTIVE_MARKER) == 0 ||
-                            strcmp(k, RETAIN_KEYS_DIRECTIVE) == 0 ||
-                            has_prefix(k, SET_ELEMENT_ORDER_PREFIX "/") ||
-                            has_prefix(k, DELETE_FROM_PRIMITIVE_PREFIX "/"))) {
+        json_object_foreach_safe(v, tmp, k, child)
+        {
+            if (!go_map &&
+                (strcmp(k, DIRECTIVE_MARKER) == 0 || strcmp(k, RETAIN_KEYS_DIRECTIVE) == 0 ||
+                 has_prefix(k, SET_ELEMENT_ORDER_PREFIX "/") ||
+                 has_prefix(k, DELETE_FROM_PRIMITIVE_PREFIX "/"))) {
                 json_object_del(v, k);
                 continue;
             }
@@ -1750,8 +1768,10 @@ static void strip_directives(struct smp *s, json_t *v, const json_t *schema)
         const json_t *items = schema ? sch_resolve(s, json_object_get(schema, "items")) : NULL;
         size_t i;
         json_t *child;
-        json_array_foreach (v, i, child)
+        json_array_foreach(v, i, child)
+        {
             strip_directives(s, child, items);
+        }
     }
 }
 
@@ -1820,10 +1840,12 @@ json_t *patch_strategic_tree(const json_t *current, const json_t *patch, const j
                              const char *root, struct patch_error *err)
 {
     if (!json_is_object(patch) && !json_is_null(patch)) {
-        char *m = xasprintf("json: cannot unmarshal %s into Go value of type map[string]interface {}",
-                            json_is_array(patch) ? "array" : json_is_string(patch) ? "string"
-                            : json_is_boolean(patch)                             ? "bool"
-                                                                                 : "number");
+        char *m =
+            xasprintf("json: cannot unmarshal %s into Go value of type map[string]interface {}",
+                      json_is_array(patch)     ? "array"
+                      : json_is_string(patch)  ? "string"
+                      : json_is_boolean(patch) ? "bool"
+                                               : "number");
         perr_bad_request(err, m);
         free(m);
         return NULL;
@@ -1851,8 +1873,8 @@ json_t *patch_strategic_apply(const json_t *current, const char *body, size_t le
         *patch_repr = NULL;
     /* kjson.UnmarshalStrict (Warn, Strict) or UnmarshalCaseSensitivePreserveInts (Ignore) into
      * map[string]interface{}; the Go error text, unprefixed, is the 400 message. */
-    if (gojson_decode(body, len, GOJSON_MAP,
-                      validation == PATCH_VALIDATION_IGNORE ? NULL : strict, &res) < 0) {
+    if (gojson_decode(body, len, GOJSON_MAP, validation == PATCH_VALIDATION_IGNORE ? NULL : strict,
+                      &res) < 0) {
         perr_bad_request(err, res.error);
         goto out;
     }

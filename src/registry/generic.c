@@ -425,9 +425,21 @@ int registry_update(struct registry *reg, const struct reg_req *req, reg_update_
             rc = 0;
             goto out;
         }
+        const json_t *new_meta = ju_obj(w.obj, "metadata");
+        bool finished = json_object_get(new_meta, "deletionTimestamp") &&
+                        !json_array_size(ju_arr(new_meta, "finalizers")) &&
+                        ju_int(new_meta, "deletionGracePeriodSeconds", 0) == 0;
         struct store_write sw = {.op = STORE_OP_UPDATE, .key = key, .obj = w.obj,
                                  .expect_rv = cur->rv};
+        if (finished) {
+            /* The last finalizer is gone from an object being deleted: it goes now. */
+            json_decref(w.obj);
+            sw.op = STORE_OP_DELETE;
+            sw.obj = NULL;
+        }
         int src = store_write(reg->store, &sw, &res->obj, NULL);
+        if (finished && src == STORE_OK && kind->after_delete)
+            kind->after_delete(reg, res->obj->json);
         store_obj_unref(cur);
         if (src == STORE_OK) {
             finish(kind, &w, true);
@@ -487,6 +499,89 @@ static int check_preconditions(const struct reg_req *req, const struct store_obj
     return -1;
 }
 
+static bool has_string(const json_t *list, const char *s)
+{
+    size_t i;
+    json_t *v;
+    json_array_foreach(list, i, v) if (json_is_string(v) && !strcmp(json_string_value(v), s))
+        return true;
+    return false;
+}
+
+static void remove_string(json_t *list, const char *s)
+{
+    for (size_t i = json_array_size(list); i-- > 0;)
+        if (!strcmp(json_string_value(json_array_get(list, i)) ?: "", s))
+            json_array_remove(list, i);
+}
+
+/*
+ * The finalizers an object should carry once deleted: its own, plus "orphan" for
+ * propagationPolicy Orphan (or the legacy orphanDependents: true), "foregroundDeletion" for
+ * Foreground; Background removes both (apiserver's deletionFinalizersForGarbageCollection).
+ * A new array.
+ */
+static json_t *deletion_finalizers(const json_t *obj, const json_t *options)
+{
+    json_t *fins = json_deep_copy(ju_arr(ju_obj(obj, "metadata"), "finalizers"));
+    if (!fins)
+        fins = json_array();
+    const char *policy = ju_str(options, "propagationPolicy");
+    json_t *orphan = ju_get(options, "orphanDependents");
+    if (!policy && json_is_boolean(orphan))
+        policy = json_is_true(orphan) ? "Orphan" : "Background";
+    if (policy && !strcmp(policy, "Orphan")) {
+        remove_string(fins, "foregroundDeletion");
+        if (!has_string(fins, "orphan"))
+            json_array_append_new(fins, json_string("orphan"));
+    } else if (policy && !strcmp(policy, "Foreground")) {
+        remove_string(fins, "orphan");
+        if (!has_string(fins, "foregroundDeletion"))
+            json_array_append_new(fins, json_string("foregroundDeletion"));
+    } else if (policy && !strcmp(policy, "Background")) {
+        remove_string(fins, "orphan");
+        remove_string(fins, "foregroundDeletion");
+    }
+    return fins;
+}
+
+/* Mark cur as being deleted with finalizers fins: 0 with res, 1 on a write race, -1 on err. */
+static int mark_deleting(struct registry *reg, const struct reg_req *req,
+                         const struct reg_kind *kind, const char *key,
+                         const struct store_obj *cur, json_t *fins, struct reg_result *res,
+                         struct apierr *err)
+{
+    json_t *obj = json_deep_copy(cur->json);
+    json_t *meta = meta_of(obj);
+    if (!json_object_get(meta, "deletionTimestamp")) {
+        char ts[UTIL_RFC3339_LEN];
+        util_format_time(util_now().tv_sec, ts);
+        schema_set_ordered(reg->api->schema, "io.k8s.apimachinery.pkg.apis.meta.v1.ObjectMeta",
+                           meta, "deletionTimestamp", json_string(ts));
+        schema_set_ordered(reg->api->schema, "io.k8s.apimachinery.pkg.apis.meta.v1.ObjectMeta",
+                           meta, "deletionGracePeriodSeconds", json_integer(0));
+    }
+    schema_set_ordered(reg->api->schema, "io.k8s.apimachinery.pkg.apis.meta.v1.ObjectMeta", meta,
+                       "finalizers", json_incref(fins));
+    (void)kind;
+    if (json_equal(obj, cur->json) || req->dry_run) {
+        res->obj = req->dry_run ? store_obj_new(key, obj, cur->rv)
+                                : store_obj_ref((struct store_obj *)cur);
+        if (!req->dry_run)
+            json_decref(obj);
+        res->code = 200;
+        return 0;
+    }
+    struct store_write sw = {.op = STORE_OP_UPDATE, .key = key, .obj = obj, .expect_rv = cur->rv};
+    int src = store_write(reg->store, &sw, &res->obj, NULL);
+    if (src == STORE_ERR_CONFLICT || src == STORE_ERR_NOT_FOUND)
+        return 1;
+    if (src != STORE_OK)
+        return apierr_internal(err, "storage error %d", src);
+    res->code = 200;
+    return 0;
+}
+
 int registry_delete(struct registry *reg, const struct reg_req *req, const json_t *options,
                     struct reg_result *res, struct apierr *err)
 {
@@ -504,6 +599,19 @@ int registry_delete(struct registry *reg, const struct reg_req *req, const json_
             store_obj_unref(cur);
             goto out;
         }
+        /* Finalizers (the client's, or those the propagation policy asks for) keep the object:
+           it is marked as being deleted and goes when the last finalizer is removed. */
+        json_t *fins = deletion_finalizers(cur->json, options);
+        if (json_array_size(fins)) {
+            int marked = mark_deleting(reg, req, kind, key, cur, fins, res, err);
+            json_decref(fins);
+            store_obj_unref(cur);
+            if (marked == 1)
+                continue; /* a concurrent writer: start again */
+            rc = marked;
+            goto out;
+        }
+        json_decref(fins);
         if (kind->begin_delete) {
             int handled = kind->begin_delete(reg, req, cur, options, res, err);
             if (handled <= 0) {

@@ -157,8 +157,9 @@ static bool filter_accepts(void *ctx, const struct store_obj *obj)
     return true;
 }
 
-static int parse_selectors(const struct reg_kind *kind, const struct reg_list_opts *opts,
-                           struct reg_filter *f, struct apierr *err)
+static int parse_selectors(const struct reg_kind *kind, bool res_namespaced,
+                           const struct reg_list_opts *opts, struct reg_filter *f,
+                           struct apierr *err)
 {
     char *msg = NULL;
     memset(f, 0, sizeof(*f));
@@ -182,7 +183,9 @@ static int parse_selectors(const struct reg_kind *kind, const struct reg_list_op
             const char *all[32];
             size_t n = 0;
             all[n++] = "metadata.name";
-            all[n++] = "metadata.namespace";
+            /* Cluster-scoped kinds (Namespace, Node) have no namespace field upstream. */
+            if (res_namespaced)
+                all[n++] = "metadata.namespace";
             for (const char *const *p = kind->selectable_fields; *p && n < 31; p++)
                 all[n++] = *p;
             all[n] = NULL;
@@ -213,7 +216,7 @@ struct reg_filter *reg_filter_new(const struct api_resource *res, const char *la
     struct reg_filter *f = xcalloc(1, sizeof(*f));
     struct reg_list_opts lo = {.label_selector = label_selector,
                                .field_selector = field_selector};
-    if (parse_selectors(registry_kind(res), &lo, f, err)) {
+    if (parse_selectors(registry_kind(res), res->namespaced, &lo, f, err)) {
         free(f);
         return NULL;
     }
@@ -262,7 +265,7 @@ int registry_list(struct registry *reg, const struct reg_req *req,
     int rc = -1;
     memset(out, 0, sizeof(*out));
     out->remaining = -1;
-    if (parse_selectors(kind, opts, &f, err)) {
+    if (parse_selectors(kind, req->res->namespaced, opts, &f, err)) {
         free(prefix);
         return -1;
     }

@@ -427,6 +427,7 @@ struct label_selector {
     int nothing; /* labels.Nothing(): matches no object */
     struct lreq *reqs;
     size_t len;
+    size_t alloc;
 };
 
 /* strconv.ParseInt(s, 10, 64): optional sign, then decimal digits only; 0 or -1. */
@@ -456,7 +457,8 @@ static int go_parse_int64(const char *s, size_t len, long long *out)
         return -1;
     if (neg && u > (unsigned long long)INT64_MAX + 1)
         return -1;
-    *out = neg ? (long long)(0 - u) : (long long)u;
+    /* -(u - 1) - 1 reaches INT64_MIN without converting an out-of-range unsigned value */
+    *out = neg ? (u ? -(long long)(u - 1) - 1 : 0) : (long long)u;
     return 0;
 }
 
@@ -663,7 +665,10 @@ static struct label_selector *selector_new(void)
 /* Append a requirement, taking over what r owns. */
 static void selector_push(struct label_selector *sel, struct lreq *r)
 {
-    sel->reqs = xrealloc(sel->reqs, (sel->len + 1) * sizeof(*sel->reqs));
+    if (sel->len == sel->alloc) {
+        sel->alloc = sel->alloc ? sel->alloc * 2 : 4;
+        sel->reqs = xrealloc(sel->reqs, sel->alloc * sizeof(*sel->reqs));
+    }
     sel->reqs[sel->len++] = *r;
 }
 
@@ -929,11 +934,15 @@ static enum tok parser_next(struct parser *p, enum pctx ctx, const char **lit)
 struct strset {
     char **v;
     size_t len;
+    size_t alloc;
 };
 
 static void strset_add(struct strset *s, const char *v)
 {
-    s->v = xrealloc(s->v, (s->len + 1) * sizeof(*s->v));
+    if (s->len == s->alloc) {
+        s->alloc = s->alloc ? s->alloc * 2 : 4;
+        s->v = xrealloc(s->v, s->alloc * sizeof(*s->v));
+    }
     s->v[s->len++] = xstrdup(v);
 }
 
@@ -944,6 +953,7 @@ static void strset_release(struct strset *s)
     free(s->v);
     s->v = NULL;
     s->len = 0;
+    s->alloc = 0;
 }
 
 static void strset_sort_unique(struct strset *s)
@@ -1083,7 +1093,7 @@ static char *parse_requirement(struct parser *p, struct lreq *r)
     enum tok t = parser_next(p, CTX_VALUES, &lit);
     int not_exist = 0, exist = 0;
     enum lop op = LOP_EXISTS;
-    struct strset set = {NULL, 0};
+    struct strset set = {NULL, 0, 0};
     char *err;
 
     if (t == TOK_DOES_NOT_EXIST) {
