@@ -366,7 +366,9 @@ static const char *def_for_kind(struct gen *g, const char *group, const char *ve
     json_t *def;
     json_object_foreach(g->defs, name, def) {
         json_t *gvk = json_object_get(def, "gvk");
-        json_t *list = gvk_list(gvk ? gvk : json_array());
+        if (!gvk)
+            continue;
+        json_t *list = gvk_list(gvk);
         size_t i;
         json_t *e;
         bool hit = false;
@@ -890,7 +892,7 @@ static int add_subresource(struct gen *g, const struct gvinfo *gv, const char *i
     json_t *seen = json_object();
     bool smp = patch_meta_complete(g, json_object_get(g->defs, def), seen, 0);
     json_decref(seen);
-    char path[512], subcap[64];
+    char path[1024], subcap[64];
     snprintf(path, sizeof(path), "%s/%s", item_path, name);
     cap_copy(subcap, sizeof(subcap), name);
     unsigned verbs = verb_bits(json_object_get(sub, "verbs"));
@@ -952,7 +954,7 @@ static int add_resource(struct gen *g, const struct gvinfo *gv, const json_t *re
     const char *scope = namespaced ? "Namespaced" : "";
     const char *ns = namespaced ? "/namespaces/{namespace}" : "";
     unsigned ns_param = namespaced ? PP_NAMESPACE : 0;
-    char coll[512], item[512], path[512];
+    char coll[512], item[600], path[640];
     snprintf(coll, sizeof(coll), "%s%s/%s", gv->prefix, ns, plural);
     snprintf(item, sizeof(item), "%s/{name}", coll);
     unsigned coll_params = ns_param | QP(QP_PRETTY);
@@ -1103,7 +1105,7 @@ static int build_paths(struct gen *g)
     json_t *group, *res;
     json_array_foreach(json_object_get(g->resources, "groups"), i, group) {
         struct gvinfo gv;
-        char gcamel[128], gtag[128], vcap[64], id[256];
+        char gcamel[64], gtag[64], vcap[32], id[256];
         gv.group = json_string_value(json_object_get(group, "group"));
         gv.version = json_string_value(json_object_get(group, "version"));
         if (!gv.group || !gv.version)

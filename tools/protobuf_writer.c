@@ -16,6 +16,7 @@
 #include <stdbool.h>
 #include <stdio.h>
 #include <string.h>
+#include <strings.h>
 
 /* Our documents nest about 12 levels; anything far deeper is a generator bug, not data. */
 #define PBW_MAX_DEPTH 64

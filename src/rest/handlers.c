@@ -443,9 +443,16 @@ void handlers_resource(struct rest_server *srv, const struct rest_request *req,
         rest_respond_error(resp, &err);
         goto out;
     }
+    if (route->subresource && !strcmp(route->subresource, "scale")) {
+        rest_scale(srv, req, route, &choice, resp);
+        goto out;
+    }
     switch (bit) {
     case API_VERB_GET:
         do_get(srv, req, route, &choice, resp, &err);
+        break;
+    case API_VERB_PATCH:
+        rest_do_patch(srv, req, route, &choice, resp, &err);
         break;
     case API_VERB_LIST:
     case API_VERB_WATCH:

@@ -50,6 +50,16 @@ void watch_handle(struct rest_server *srv, const struct rest_request *req,
                   const struct route *route, const struct codec_choice *choice,
                   struct rest_response *resp);
 
+/* patch.c: PATCH of an object (or its status), every patch type. */
+struct apierr;
+void rest_do_patch(struct rest_server *srv, const struct rest_request *req,
+                   const struct route *route, const struct codec_choice *choice,
+                   struct rest_response *resp, struct apierr *err);
+/* scale.c: the scale subresource (GET, PUT, PATCH) of a kind with spec.replicas. */
+void rest_scale(struct rest_server *srv, const struct rest_request *req,
+                const struct route *route, const struct codec_choice *choice,
+                struct rest_response *resp);
+
 /* table.c: a meta.k8s.io Table of objs (version "v1" or "v1beta1"), rows built by the printers
    module; includeObject is the query value (NULL: Metadata). NULL with a 400 in err. */
 struct store_obj;

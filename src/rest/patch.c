@@ -1,0 +1,260 @@
+/*
+ * patch (REST side): PATCH on an object or its status, after apiserver's
+ * pkg/endpoints/handlers/patch.go: the Content-Type picks the patch type, the live object is
+ * read first (404 before the body is looked at), the patch is applied to it, the result is
+ * decoded into the kind like a request body and goes through the kind's whole update path
+ * (defaults, allocation, validation). The patch is applied again on the newest object whenever
+ * a concurrent writer wins, as GuaranteedUpdate does. Apply patches (server-side apply) create
+ * a missing object.
+ */
+#include "rest_private.h"
+
+#include "svc/api.h"
+#include "svc/apierr.h"
+#include "svc/codec.h"
+#include "svc/patch.h"
+#include "svc/registry.h"
+#include "svc/schema.h"
+#include "svc/store.h"
+#include "svc/util.h"
+#include "svc/yaml.h"
+
+#include <jansson.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#define PATCH_MEDIA_TYPES                                                                         \
+    "application/json-patch+json, application/merge-patch+json, "                                 \
+    "application/strategic-merge-patch+json, application/apply-patch+yaml"
+
+struct patch_ctx {
+    struct rest_server *srv;
+    const struct rest_request *req;
+    const struct api_resource *res;
+    enum codec_media media;
+    enum patch_validation validation;
+    struct rest_response *resp;
+    const char *req_name;
+    bool created;
+};
+
+static void patch_error_to(struct apierr *err, const struct patch_error *pe)
+{
+    enum apierr_reason reason = APIERR_UNKNOWN_500;
+    switch (pe->code) {
+    case 400: reason = APIERR_BAD_REQUEST; break;
+    case 413: reason = APIERR_TOO_LARGE; break;
+    case 422: reason = APIERR_INVALID; break;
+    default: reason = pe->reason && *pe->reason ? APIERR_INTERNAL : APIERR_UNKNOWN_500;
+    }
+    apierr_simple(err, reason, "%s", pe->message ? pe->message : "");
+    err->has_details = pe->details_empty;
+}
+
+/* The 422 of a patched document that does not decode into the kind (patch.go applyPatch). */
+static int invalid_patch_result(struct apierr *err, const char *repr, const char *detail)
+{
+    char *q = fe_quote(repr ? repr : "");
+    struct field_errors errs;
+    fe_init(&errs);
+    fe_add(&errs, FE_INVALID, "patch", q, detail);
+    apierr_invalid(err, "", "", "", &errs);
+    fe_release(&errs);
+    free(q);
+    return -1;
+}
+
+/* Decode the patched document into the kind: types checked, unknown fields pruned and
+   reported as fieldValidation says. A new reference, or NULL with err. */
+static json_t *decode_result(struct patch_ctx *pc, json_t *patched, const char *repr,
+                             struct patch_strict *strict, struct apierr *err)
+{
+    struct schema_report rep;
+    schema_report_init(&rep);
+    json_t *canon = pc->res->definition ? schema_canonicalize(pc->srv->api->schema,
+                                                              pc->res->definition, patched, &rep)
+                                        : json_incref(patched);
+    if (!canon) {
+        char *doc = repr ? NULL : json_dumps(patched, JSON_COMPACT);
+        invalid_patch_result(err, repr ? repr : doc, rep.type_error ? rep.type_error : "");
+        free(doc);
+        schema_report_release(&rep);
+        return NULL;
+    }
+    struct strbuf problems;
+    strbuf_init(&problems, STRBUF_NO_LIMIT);
+    for (size_t i = 0; strict && i < strict->len; i++)
+        strbuf_addf(&problems, "%s%s", problems.len ? ", " : "", strict->items[i]);
+    size_t i;
+    json_t *p;
+    json_array_foreach(rep.unknown, i, p) {
+        char *text = xasprintf("unknown field \"%s\"", json_string_value(p));
+        strbuf_addf(&problems, "%s%s", problems.len ? ", " : "", text);
+        if (pc->validation == PATCH_VALIDATION_WARN)
+            rest_add_warning(pc->resp, text);
+        free(text);
+    }
+    schema_report_release(&rep);
+    if (problems.len && pc->validation == PATCH_VALIDATION_STRICT) {
+        char *doc = repr ? NULL : json_dumps(patched, JSON_COMPACT);
+        char *detail = xasprintf("strict decoding error: %s", strbuf_str(&problems));
+        invalid_patch_result(err, repr ? repr : doc, detail);
+        free(detail);
+        free(doc);
+        strbuf_release(&problems);
+        json_decref(canon);
+        return NULL;
+    }
+    if (problems.len && pc->validation == PATCH_VALIDATION_WARN) {
+        for (size_t k = 0; strict && k < strict->len; k++)
+            rest_add_warning(pc->resp, strict->items[k]);
+    }
+    strbuf_release(&problems);
+    return canon;
+}
+
+/* The body of an apply patch (YAML or JSON), decoded as the kind. */
+static json_t *apply_body(struct patch_ctx *pc, struct apierr *err)
+{
+    return codec_decode_object("application/yaml", pc->req->body, pc->req->body_len,
+                               pc->res->kind, pc->res->group_version, err);
+}
+
+static int apply_patch(void *ctx, const json_t *cur, json_t **out, struct apierr *err)
+{
+    struct patch_ctx *pc = ctx;
+    struct patch_error pe;
+    struct patch_strict strict;
+    patch_error_init(&pe);
+    patch_strict_init(&strict);
+    json_t *patched = NULL;
+    char *repr = NULL;
+    int rc = -1;
+    if (pc->media == CODEC_MEDIA_APPLY_PATCH) {
+        json_t *applied = apply_body(pc, err);
+        if (!applied)
+            goto out;
+        if (!cur) {
+            pc->created = true;
+            patched = applied;
+        } else {
+            /* Server-side apply merges the applied configuration in, by the schema's merge
+               keys; field ownership is kept in managedFields. */
+            patched = patch_strategic_tree(cur, applied,
+                                           schema_definitions(pc->srv->api->schema),
+                                           pc->res->definition, &pe);
+            json_decref(applied);
+            if (!patched) {
+                patch_error_to(err, &pe);
+                goto out;
+            }
+        }
+    } else {
+        if (!cur) {
+            apierr_not_found(err, pc->res->group, pc->res->plural, pc->req_name);
+            goto out;
+        }
+        if (pc->media == CODEC_MEDIA_JSON_PATCH)
+            patched = patch_json_apply(cur, pc->req->body, pc->req->body_len, pc->validation,
+                                       &strict, &pe);
+        else if (pc->media == CODEC_MEDIA_MERGE_PATCH)
+            patched = patch_merge_apply(cur, pc->req->body, pc->req->body_len, pc->validation,
+                                        &strict, &pe);
+        else
+            patched = patch_strategic_apply(cur, pc->req->body, pc->req->body_len,
+                                            schema_definitions(pc->srv->api->schema),
+                                            pc->res->definition, pc->validation, &strict, &repr,
+                                            &pe);
+        if (!patched) {
+            patch_error_to(err, &pe);
+            goto out;
+        }
+    }
+    *out = decode_result(pc, patched, repr, &strict, err);
+    rc = *out ? 0 : -1;
+out:
+    json_decref(patched);
+    free(repr);
+    patch_strict_release(&strict);
+    patch_error_release(&pe);
+    return rc;
+}
+
+void rest_do_patch(struct rest_server *srv, const struct rest_request *req,
+                   const struct route *route, const struct codec_choice *choice,
+                   struct rest_response *resp, struct apierr *err)
+{
+    struct patch_ctx pc = {.srv = srv, .req = req, .res = route->res, .resp = resp,
+                           .req_name = route->name};
+    pc.media = codec_media_of(req->content_type);
+    if (pc.media != CODEC_MEDIA_JSON_PATCH && pc.media != CODEC_MEDIA_MERGE_PATCH &&
+        pc.media != CODEC_MEDIA_STRATEGIC_PATCH && pc.media != CODEC_MEDIA_APPLY_PATCH) {
+        apierr_simple(err, APIERR_UNSUPPORTED_MEDIA_TYPE,
+                      "the body of the request was in an unknown format - accepted media types "
+                      "include: " PATCH_MEDIA_TYPES);
+        rest_respond_error(resp, err);
+        return;
+    }
+    struct field_errors errs;
+    fe_init(&errs);
+    bool dry_run = false;
+    for (size_t i = 0; i < req->n_params; i++) {
+        if (strcmp(req->params[i].key, "dryRun"))
+            continue;
+        if (!strcmp(req->params[i].value, "All")) {
+            dry_run = true;
+        } else {
+            const char *vals[] = {req->params[i].value};
+            char *v = fe_strings(vals, 1);
+            fe_add(&errs, FE_NOT_SUPPORTED, "dryRun", v, "supported values: \"All\"");
+            free(v);
+        }
+    }
+    const char *manager = rest_param(req, "fieldManager");
+    if (pc.media == CODEC_MEDIA_APPLY_PATCH && ju_empty(manager))
+        fe_add(&errs, FE_REQUIRED, "fieldManager", NULL, "is required for apply patch");
+    const char *fv = rest_param(req, "fieldValidation");
+    pc.validation = PATCH_VALIDATION_WARN;
+    if (fv && !strcmp(fv, "Strict"))
+        pc.validation = PATCH_VALIDATION_STRICT;
+    else if (fv && !strcmp(fv, "Ignore"))
+        pc.validation = PATCH_VALIDATION_IGNORE;
+    else if (fv && *fv && strcmp(fv, "Warn")) {
+        char *q = fe_quote(fv);
+        fe_add(&errs, FE_NOT_SUPPORTED, "fieldValidation", q,
+               "supported values: \"\", \"Ignore\", \"Strict\", \"Warn\"");
+        free(q);
+    }
+    if (errs.len) {
+        apierr_invalid(err, "meta.k8s.io", "PatchOptions", "", &errs);
+        fe_release(&errs);
+        rest_respond_error(resp, err);
+        return;
+    }
+    fe_release(&errs);
+    json_t *warnings = json_array();
+    struct reg_req rr = {.res = route->res,
+                         .ns = route->ns,
+                         .name = route->name,
+                         .subresource = route->subresource,
+                         .dry_run = dry_run,
+                         .field_manager = manager,
+                         .user_agent = req->user_agent,
+                         .warnings = warnings};
+    struct reg_result res;
+    if (registry_update(srv->reg, &rr, apply_patch, &pc, &res, err)) {
+        size_t i;
+        json_t *w;
+        json_array_foreach(warnings, i, w) rest_add_warning(resp, json_string_value(w));
+        json_decref(warnings);
+        rest_respond_error(resp, err);
+        return;
+    }
+    size_t i;
+    json_t *w;
+    json_array_foreach(warnings, i, w) rest_add_warning(resp, json_string_value(w));
+    json_decref(warnings);
+    rest_respond_object(srv, req, route, choice, pc.created ? 201 : 200, res.obj, resp);
+    reg_result_release(&res);
+}
