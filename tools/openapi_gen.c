@@ -27,20 +27,20 @@
 
 /* info of every document. The version is the release whose API we serve; keep it equal to the
    gitVersion /version reports (src/rest/health.c). */
-#define OPENAPI_TITLE "Kubernetes"
+#define OPENAPI_TITLE   "Kubernetes"
 #define OPENAPI_VERSION "v1.33.0"
 
 #define V2_REF_PREFIX "#/definitions/"
 #define V3_REF_PREFIX "#/components/schemas/"
 
-#define DEF_PATCH "io.k8s.apimachinery.pkg.apis.meta.v1.Patch"
-#define DEF_STATUS "io.k8s.apimachinery.pkg.apis.meta.v1.Status"
+#define DEF_PATCH          "io.k8s.apimachinery.pkg.apis.meta.v1.Patch"
+#define DEF_STATUS         "io.k8s.apimachinery.pkg.apis.meta.v1.Status"
 #define DEF_DELETE_OPTIONS "io.k8s.apimachinery.pkg.apis.meta.v1.DeleteOptions"
-#define DEF_WATCH_EVENT "io.k8s.apimachinery.pkg.apis.meta.v1.WatchEvent"
-#define DEF_RESOURCE_LIST "io.k8s.apimachinery.pkg.apis.meta.v1.APIResourceList"
-#define DEF_GROUP "io.k8s.apimachinery.pkg.apis.meta.v1.APIGroup"
-#define DEF_GROUP_LIST "io.k8s.apimachinery.pkg.apis.meta.v1.APIGroupList"
-#define DEF_VERSIONS "io.k8s.apimachinery.pkg.apis.meta.v1.APIVersions"
+#define DEF_WATCH_EVENT    "io.k8s.apimachinery.pkg.apis.meta.v1.WatchEvent"
+#define DEF_RESOURCE_LIST  "io.k8s.apimachinery.pkg.apis.meta.v1.APIResourceList"
+#define DEF_GROUP          "io.k8s.apimachinery.pkg.apis.meta.v1.APIGroup"
+#define DEF_GROUP_LIST     "io.k8s.apimachinery.pkg.apis.meta.v1.APIGroupList"
+#define DEF_VERSIONS       "io.k8s.apimachinery.pkg.apis.meta.v1.APIVersions"
 
 enum flavor { V2, V3 };
 
@@ -153,7 +153,8 @@ void openapi_sha512_hex(const void *data, size_t len, char hex[129])
         snprintf(hex + 16 * i, 17, "%016llX", (unsigned long long)h[i]);
 }
 
-/* ---- schemas ---------------------------------------------------------------------------------- */
+/* ---- schemas ----------------------------------------------------------------------------------
+ */
 
 /*
  * Free-form types: api/types marks them preserve-unknown for the server's own pruning, but
@@ -164,6 +165,19 @@ static bool is_free_form_def(const char *name)
     return !strcmp(name, "io.k8s.apimachinery.pkg.apis.meta.v1.FieldsV1") ||
            !strcmp(name, "io.k8s.apimachinery.pkg.runtime.RawExtension");
 }
+
+/*
+ * Types whose Go code gives kube-openapi OpenAPIV3OneOfTypes (apimachinery intstr and resource):
+ * their v3 schema is a oneOf of those types where v2 has a single "type" (what api/types holds,
+ * the v2 form). kubectl explain then names them (<IntOrString>) instead of printing "string".
+ */
+static const struct {
+    const char *name;
+    const char *types[2];
+} v3_one_of[] = {
+    {"io.k8s.apimachinery.pkg.util.intstr.IntOrString", {"integer", "string"}},
+    {"io.k8s.apimachinery.pkg.api.resource.Quantity", {"string", "number"}},
+};
 
 static json_t *ref_value(enum flavor fl, const char *name)
 {
@@ -213,9 +227,6 @@ static json_t *field_default(struct gen *g, const json_t *in, bool element)
         return json_false();
     return NULL;
 }
-
-static int conv_schema(struct gen *g, enum flavor fl, const json_t *in, bool element,
-                       const char *where, json_t **out);
 
 /* A property, array element or map value of api/types, rewritten for flavour fl. */
 static int conv_schema(struct gen *g, enum flavor fl, const json_t *in, bool element,
@@ -337,6 +348,14 @@ static int conv_definition(struct gen *g, enum flavor fl, const char *name, cons
             return gen_fail(g, "%s: unknown definition key \"%s\"", name, key);
         }
     }
+    for (size_t i = 0; fl == V3 && i < sizeof(v3_one_of) / sizeof(v3_one_of[0]); i++) {
+        if (strcmp(name, v3_one_of[i].name))
+            continue;
+        json_object_del(o, "type");
+        json_object_set_new(o, "oneOf",
+                            json_pack("[{s:s},{s:s}]", "type", v3_one_of[i].types[0], "type",
+                                      v3_one_of[i].types[1]));
+    }
     *out = o;
     return 0;
 }
@@ -417,11 +436,11 @@ static bool patch_meta_complete(struct gen *g, const json_t *schema, json_t *see
             return false;
     }
     return patch_meta_complete(g, json_object_get(schema, "items"), seen, depth + 1) &&
-           patch_meta_complete(g, json_object_get(schema, "additionalProperties"), seen,
-                               depth + 1);
+           patch_meta_complete(g, json_object_get(schema, "additionalProperties"), seen, depth + 1);
 }
 
-/* ---- parameters ------------------------------------------------------------------------------- */
+/* ---- parameters -------------------------------------------------------------------------------
+ */
 
 enum query_param {
     QP_ALLOW_WATCH_BOOKMARKS,
@@ -522,21 +541,20 @@ static const struct {
                   "starting from resourceVersion."},
 };
 
-#define QP_LIST                                                                               \
-    (QP(QP_ALLOW_WATCH_BOOKMARKS) | QP(QP_CONTINUE) | QP(QP_FIELD_SELECTOR) |                 \
-     QP(QP_LABEL_SELECTOR) | QP(QP_LIMIT) | QP(QP_RESOURCE_VERSION) |                         \
-     QP(QP_RESOURCE_VERSION_MATCH) | QP(QP_SEND_INITIAL_EVENTS) | QP(QP_TIMEOUT_SECONDS) |    \
+#define QP_LIST                                                                                    \
+    (QP(QP_ALLOW_WATCH_BOOKMARKS) | QP(QP_CONTINUE) | QP(QP_FIELD_SELECTOR) |                      \
+     QP(QP_LABEL_SELECTOR) | QP(QP_LIMIT) | QP(QP_RESOURCE_VERSION) |                              \
+     QP(QP_RESOURCE_VERSION_MATCH) | QP(QP_SEND_INITIAL_EVENTS) | QP(QP_TIMEOUT_SECONDS) |         \
      QP(QP_WATCH))
 #define QP_WRITE (QP(QP_DRY_RUN) | QP(QP_FIELD_MANAGER) | QP(QP_FIELD_VALIDATION))
 #define QP_PATCH (QP_WRITE | QP(QP_FORCE))
-#define QP_DELETE                                                                             \
-    (QP(QP_DRY_RUN) | QP(QP_GRACE_PERIOD_SECONDS) | QP(QP_IGNORE_STORE_READ_ERROR) |          \
+#define QP_DELETE                                                                                  \
+    (QP(QP_DRY_RUN) | QP(QP_GRACE_PERIOD_SECONDS) | QP(QP_IGNORE_STORE_READ_ERROR) |               \
      QP(QP_ORPHAN_DEPENDENTS) | QP(QP_PROPAGATION_POLICY))
-#define QP_DELETECOLLECTION                                                                   \
-    ((QP_DELETE | QP_LIST) & ~(QP(QP_ALLOW_WATCH_BOOKMARKS) | QP(QP_WATCH)))
+#define QP_DELETECOLLECTION ((QP_DELETE | QP_LIST) & ~(QP(QP_ALLOW_WATCH_BOOKMARKS) | QP(QP_WATCH)))
 
 /* Path parameters, as bits beside the query ones. */
-#define PP_NAME (1u << 30)
+#define PP_NAME      (1u << 30)
 #define PP_NAMESPACE (1u << 29)
 
 static json_t *query_param(enum flavor fl, enum query_param q)
@@ -548,8 +566,8 @@ static json_t *query_param(enum flavor fl, enum query_param q)
         json_object_set_new(p, "type", json_string(query_params[q].type));
         json_object_set_new(p, "uniqueItems", json_true());
     } else {
-        json_object_set_new(p, "schema", json_pack("{s:s,s:b}", "type", query_params[q].type,
-                                                    "uniqueItems", 1));
+        json_object_set_new(p, "schema",
+                            json_pack("{s:s,s:b}", "type", query_params[q].type, "uniqueItems", 1));
     }
     return p;
 }
@@ -562,8 +580,8 @@ static json_t *path_param(enum flavor fl, const char *name, const char *descript
         json_object_set_new(p, "type", json_string("string"));
         json_object_set_new(p, "uniqueItems", json_true());
     } else {
-        json_object_set_new(p, "schema", json_pack("{s:s,s:b}", "type", "string", "uniqueItems",
-                                                    1));
+        json_object_set_new(p, "schema",
+                            json_pack("{s:s,s:b}", "type", "string", "uniqueItems", 1));
     }
     return p;
 }
@@ -594,7 +612,8 @@ static json_t *params_list(enum flavor fl, unsigned bits, const char *kind)
     return list;
 }
 
-/* ---- operations and paths --------------------------------------------------------------------- */
+/* ---- operations and paths ---------------------------------------------------------------------
+ */
 
 #define RESP_200 1u
 #define RESP_201 2u
@@ -606,24 +625,23 @@ struct op {
     char id[256];          /* operationId */
     char description[256]; /* our words */
     const char *tag;
-    const char *group;     /* x-kubernetes-group-version-kind; kind NULL: none */
+    const char *group; /* x-kubernetes-group-version-kind; kind NULL: none */
     const char *version;
     const char *kind;
-    unsigned query;        /* operation-level query parameters (QP bits) */
-    const char *body;      /* request body definition, or NULL */
+    unsigned query;   /* operation-level query parameters (QP bits) */
+    const char *body; /* request body definition, or NULL */
     bool body_required;
-    bool patch;            /* the body is a patch document */
-    bool smp;              /* ... and the kind's schema may be used to compute patches */
-    const char *response;  /* definition of the answer */
-    unsigned codes;        /* RESP_* answers besides 401 */
-    bool stream;           /* lists and watches: also application/json;stream=watch */
+    bool patch;           /* the body is a patch document */
+    bool smp;             /* ... and the kind's schema may be used to compute patches */
+    const char *response; /* definition of the answer */
+    unsigned codes;       /* RESP_* answers besides 401 */
+    bool stream;          /* lists and watches: also application/json;stream=watch */
 };
 
 /* Patch media types kube-apiserver accepts, in the order its Swagger document lists them. */
-static const char *const patch_types[] = {"application/json-patch+json",
-                                          "application/merge-patch+json",
-                                          "application/strategic-merge-patch+json",
-                                          "application/apply-patch+yaml"};
+static const char *const patch_types[] = {
+    "application/json-patch+json", "application/merge-patch+json",
+    "application/strategic-merge-patch+json", "application/apply-patch+yaml"};
 
 /* What svc-apiserver can answer in (no protobuf or CBOR: DESIGN.md). */
 static json_t *answer_types(bool stream)
@@ -636,8 +654,7 @@ static json_t *answer_types(bool stream)
 
 static json_t *op_gvk(const struct op *op)
 {
-    return json_pack("{s:s,s:s,s:s}", "group", op->group, "kind", op->kind, "version",
-                     op->version);
+    return json_pack("{s:s,s:s,s:s}", "group", op->group, "kind", op->kind, "version", op->version);
 }
 
 static const char *code_text(unsigned bit, const char **code)
@@ -683,8 +700,9 @@ static json_t *op_v2(const struct op *op)
             continue;
         const char *code;
         const char *text = code_text(bit, &code);
-        json_object_set_new(resp, code, json_pack("{s:s,s:o}", "description", text, "schema",
-                                                  ref_object(V2, op->response)));
+        json_object_set_new(
+            resp, code,
+            json_pack("{s:s,s:o}", "description", text, "schema", ref_object(V2, op->response)));
     }
     json_object_set_new(resp, "401", json_pack("{s:s}", "description", "Unauthorized"));
     json_object_set_new(o, "responses", resp);
@@ -701,8 +719,8 @@ static json_t *content_v3(json_t *types, const char *def)
     size_t i;
     json_t *t;
     json_array_foreach(types, i, t) {
-        json_object_set_new(c, json_string_value(t), json_pack("{s:o}", "schema",
-                                                                ref_object(V3, def)));
+        json_object_set_new(c, json_string_value(t),
+                            json_pack("{s:o}", "schema", ref_object(V3, def)));
     }
     json_decref(types);
     return c;
@@ -782,15 +800,14 @@ static void add_op(struct gen *g, const char *doc, const char *path, unsigned pa
         json_object_set_new(g->v3_paths, doc, v3);
         json_array_append_new(g->v3_order, json_string(doc));
     }
-    json_object_set_new(path_item(g->v2_paths, V2, path, path_params, kind), op->method,
-                        op_v2(op));
+    json_object_set_new(path_item(g->v2_paths, V2, path, path_params, kind), op->method, op_v2(op));
     json_object_set_new(path_item(v3, V3, path, path_params, kind), op->method, op_v3(op));
 }
 
 /* A group version as operation ids and tags name it: "" -> Core/core, discovery.k8s.io ->
-   Discovery/discovery, flowcontrol.apiserver.k8s.io -> FlowcontrolApiserver/flowcontrolApiserver. */
-static void group_words(const char *group, char *camel, size_t camel_len, char *tag,
-                        size_t tag_len)
+   Discovery/discovery, flowcontrol.apiserver.k8s.io -> FlowcontrolApiserver/flowcontrolApiserver.
+ */
+static void group_words(const char *group, char *camel, size_t camel_len, char *tag, size_t tag_len)
 {
     char g[128];
     snprintf(g, sizeof(g), "%s", *group ? group : "core");
@@ -845,13 +862,13 @@ static unsigned verb_bits(const json_t *verbs)
     }
     return bits;
 }
-#define VB_GET (1u << 0)
-#define VB_LIST (1u << 1)
-#define VB_WATCH (1u << 2)
-#define VB_CREATE (1u << 3)
-#define VB_UPDATE (1u << 4)
-#define VB_PATCH (1u << 5)
-#define VB_DELETE (1u << 6)
+#define VB_GET              (1u << 0)
+#define VB_LIST             (1u << 1)
+#define VB_WATCH            (1u << 2)
+#define VB_CREATE           (1u << 3)
+#define VB_UPDATE           (1u << 4)
+#define VB_PATCH            (1u << 5)
+#define VB_DELETE           (1u << 6)
 #define VB_DELETECOLLECTION (1u << 7)
 
 static struct op op_base(const struct gvinfo *gv, const char *method, const char *action,
@@ -912,8 +929,7 @@ static int add_subresource(struct gen *g, const struct gvinfo *gv, const char *i
         op.response = def;
         op.codes = RESP_200 | RESP_201;
         snprintf(op.id, sizeof(op.id), "replace%s%s%s%s", gv->id, scope, kind, subcap);
-        snprintf(op.description, sizeof(op.description), "Replace the %s of one %s", name,
-                 kind);
+        snprintf(op.description, sizeof(op.description), "Replace the %s of one %s", name, kind);
         add_op(g, gv->doc, path, item_params, kind, &op);
     }
     if (verbs & VB_PATCH) {
@@ -988,8 +1004,8 @@ static int add_resource(struct gen *g, const struct gvinfo *gv, const json_t *re
         op.body = DEF_DELETE_OPTIONS;
         op.response = DEF_STATUS;
         snprintf(op.id, sizeof(op.id), "delete%sCollection%s%s", gv->id, scope, kind);
-        snprintf(op.description, sizeof(op.description),
-                 "Delete every %s the selectors match", kind);
+        snprintf(op.description, sizeof(op.description), "Delete every %s the selectors match",
+                 kind);
         add_op(g, gv->doc, coll, coll_params, kind, &op);
     }
     if (verbs & VB_GET) {
@@ -1124,8 +1140,8 @@ static int build_paths(struct gen *g)
         char path[512];
         snprintf(path, sizeof(path), "%s/", gv.prefix);
         snprintf(id, sizeof(id), "get%sAPIResources", gv.id);
-        add_discovery(g, gv.doc, path, gv.tag, id,
-                      "List the resources this group version serves", DEF_RESOURCE_LIST);
+        add_discovery(g, gv.doc, path, gv.tag, id, "List the resources this group version serves",
+                      DEF_RESOURCE_LIST);
         json_array_foreach(json_object_get(group, "resources"), r, res) {
             if (add_resource(g, &gv, res))
                 return -1;
@@ -1149,7 +1165,8 @@ static int build_paths(struct gen *g)
     return 0;
 }
 
-/* ---- documents -------------------------------------------------------------------------------- */
+/* ---- documents --------------------------------------------------------------------------------
+ */
 
 static json_t *security_scheme(void)
 {
@@ -1292,7 +1309,7 @@ static int emit_v2(struct gen *g, FILE *out, json_t *definitions)
 static int emit_v3(struct gen *g, FILE *out, json_t *all)
 {
     size_t n = json_array_size(g->v3_order);
-    char (*hashes)[129] = calloc(n ? n : 1, sizeof(*hashes));
+    char(*hashes)[129] = calloc(n ? n : 1, sizeof(*hashes));
     size_t *lens = calloc(n ? n : 1, sizeof(*lens));
     if (!hashes || !lens)
         abort();
@@ -1347,8 +1364,7 @@ int openapi_generate(FILE *out, json_t *resources, json_t *defs)
                     .err = ""};
     json_t *v2_defs = NULL, *v3_defs = NULL;
     int rc = -1;
-    if (build_paths(&g) || conv_definitions(&g, V2, &v2_defs) ||
-        conv_definitions(&g, V3, &v3_defs))
+    if (build_paths(&g) || conv_definitions(&g, V2, &v2_defs) || conv_definitions(&g, V3, &v3_defs))
         goto out;
     fputs("\n/* OpenAPI documents (tools/openapi_gen.c) */\n#include \"svc/openapi.h\"\n", out);
     if (emit_v2(&g, out, v2_defs) || emit_v3(&g, out, v3_defs))

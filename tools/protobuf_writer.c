@@ -73,7 +73,8 @@ void pbw_double(struct strbuf *out, unsigned field, double v)
  */
 static bool yaml_plain_ok(const char *s)
 {
-    static const char *const words[] = {"y", "n", "yes", "no", "on", "off", "true", "false", "null"};
+    static const char *const words[] = {"y",   "n",    "yes",   "no",  "on",
+                                        "off", "true", "false", "null"};
     if (!((*s >= 'a' && *s <= 'z') || (*s >= 'A' && *s <= 'Z')))
         return false;
     for (const char *p = s; *p; p++) {
@@ -166,8 +167,7 @@ static void yaml_indent(struct strbuf *out, int n)
  * Write a non-empty container at indentation indent. When first_inline is set the first line
  * continues a "- " already written, so it gets no indentation of its own.
  */
-static int yaml_block(struct strbuf *out, const json_t *v, int indent, bool first_inline,
-                      int depth)
+static int yaml_block(struct strbuf *out, const json_t *v, int indent, bool first_inline, int depth)
 {
     if (depth > PBW_MAX_DEPTH)
         return -1;
@@ -220,7 +220,8 @@ int pbw_yaml(struct strbuf *out, const json_t *v)
     return yaml_block(out, v, 0, false, 0);
 }
 
-/* ---- the gnostic message tables --------------------------------------------------------------- */
+/* ---- the gnostic message tables ---------------------------------------------------------------
+ */
 
 enum pb_type {
     PB_STRING,  /* JSON string -> string (omitted when empty, as proto3 does) */
@@ -378,7 +379,10 @@ static int pb_field(const struct pb_field *f, const json_t *v, struct strbuf *ou
     case PB_ANYS:
         if (!json_is_array(v))
             return pb_fail(ctx, "expected an array");
-        json_array_foreach(v, i, item) if (pb_any(out, f->num, item, ctx)) return -1;
+        json_array_foreach(v, i, item) {
+            if (pb_any(out, f->num, item, ctx))
+                return -1;
+        }
         return 0;
     case PB_MSG:
         return pb_submessage(out, f->num, f->msg, v, ctx);
@@ -402,8 +406,7 @@ static int pb_field(const struct pb_field *f, const json_t *v, struct strbuf *ou
 }
 
 /* A message described by a field table; every key of the object must be known. */
-static int pb_table(const struct pb_msg *m, const json_t *v, struct strbuf *out,
-                    struct pb_ctx *ctx)
+static int pb_table(const struct pb_msg *m, const json_t *v, struct strbuf *out, struct pb_ctx *ctx)
 {
     if (!json_is_object(v))
         return pb_fail(ctx, "expected an object for %s", m->name);
@@ -584,9 +587,8 @@ static int enc_items_item(const struct pb_msg *m, const json_t *v, struct strbuf
 }
 
 static const struct pb_field f_api_key[] = {
-    {"type", 1, PB_STRING, NULL},        {"name", 2, PB_STRING, NULL},
-    {"in", 3, PB_STRING, NULL},          {"description", 4, PB_STRING, NULL},
-    {"x-", 5, PB_VENDOR, NULL},          {NULL, 0, 0, NULL},
+    {"type", 1, PB_STRING, NULL},        {"name", 2, PB_STRING, NULL}, {"in", 3, PB_STRING, NULL},
+    {"description", 4, PB_STRING, NULL}, {"x-", 5, PB_VENDOR, NULL},   {NULL, 0, 0, NULL},
 };
 static const struct pb_msg msg_api_key = {"ApiKeySecurity", pb_table, f_api_key, NULL, 0, 0};
 static const struct pb_field f_basic_auth[] = {
@@ -595,8 +597,8 @@ static const struct pb_field f_basic_auth[] = {
     {"x-", 3, PB_VENDOR, NULL},
     {NULL, 0, 0, NULL},
 };
-static const struct pb_msg msg_basic_auth = {"BasicAuthenticationSecurity", pb_table, f_basic_auth,
-                                             NULL, 0, 0};
+static const struct pb_msg msg_basic_auth = {
+    "BasicAuthenticationSecurity", pb_table, f_basic_auth, NULL, 0, 0};
 
 static int enc_security_definitions_item(const struct pb_msg *m, const json_t *v,
                                          struct strbuf *out, struct pb_ctx *ctx)
@@ -625,11 +627,11 @@ static const struct pb_field f_json_reference[] = {
     {"description", 2, PB_STRING, NULL},
     {NULL, 0, 0, NULL},
 };
-static const struct pb_msg msg_json_reference = {"JsonReference", pb_table, f_json_reference,
-                                                 NULL, 0, 0};
+static const struct pb_msg msg_json_reference = {
+    "JsonReference", pb_table, f_json_reference, NULL, 0, 0};
 
-static const struct pb_msg msg_additional_properties = {"AdditionalPropertiesItem",
-                                                        enc_additional_properties, NULL, NULL, 0, 0};
+static const struct pb_msg msg_additional_properties = {
+    "AdditionalPropertiesItem", enc_additional_properties, NULL, NULL, 0, 0};
 static const struct pb_msg msg_type_item = {"TypeItem", enc_type_item, NULL, NULL, 0, 0};
 static const struct pb_msg msg_items_item = {"ItemsItem", enc_items_item, NULL, NULL, 0, 0};
 static const struct pb_msg msg_properties = {"Properties", pb_map, NULL, &msg_schema, 1, 0};
@@ -679,8 +681,8 @@ static const struct pb_field f_primitives_items[] = {
     {"x-", 18, PB_VENDOR, NULL},
     {NULL, 0, 0, NULL},
 };
-static const struct pb_msg msg_primitives_items = {"PrimitivesItems", pb_table, f_primitives_items,
-                                                   NULL, 0, 0};
+static const struct pb_msg msg_primitives_items = {
+    "PrimitivesItems", pb_table, f_primitives_items, NULL, 0, 0};
 
 static const struct pb_field f_query_parameter[] = {
     {"required", 1, PB_BOOL, NULL},
@@ -698,8 +700,8 @@ static const struct pb_field f_query_parameter[] = {
     {"x-", 23, PB_VENDOR, NULL},
     {NULL, 0, 0, NULL},
 };
-static const struct pb_msg msg_query_parameter = {"QueryParameterSubSchema", pb_table,
-                                                  f_query_parameter, NULL, 0, 0};
+static const struct pb_msg msg_query_parameter = {
+    "QueryParameterSubSchema", pb_table, f_query_parameter, NULL, 0, 0};
 
 /* PathParameterSubSchema and HeaderParameterSubSchema share one layout. */
 static const struct pb_field f_path_parameter[] = {
@@ -717,10 +719,10 @@ static const struct pb_field f_path_parameter[] = {
     {"x-", 22, PB_VENDOR, NULL},
     {NULL, 0, 0, NULL},
 };
-static const struct pb_msg msg_path_parameter = {"PathParameterSubSchema", pb_table,
-                                                 f_path_parameter, NULL, 0, 0};
-static const struct pb_msg msg_header_parameter = {"HeaderParameterSubSchema", pb_table,
-                                                   f_path_parameter, NULL, 0, 0};
+static const struct pb_msg msg_path_parameter = {
+    "PathParameterSubSchema", pb_table, f_path_parameter, NULL, 0, 0};
+static const struct pb_msg msg_header_parameter = {
+    "HeaderParameterSubSchema", pb_table, f_path_parameter, NULL, 0, 0};
 
 static const struct pb_field f_body_parameter[] = {
     {"description", 1, PB_STRING, NULL},
@@ -731,13 +733,13 @@ static const struct pb_field f_body_parameter[] = {
     {"x-", 6, PB_VENDOR, NULL},
     {NULL, 0, 0, NULL},
 };
-static const struct pb_msg msg_body_parameter = {"BodyParameter", pb_table, f_body_parameter, NULL,
-                                                 0, 0};
-static const struct pb_msg msg_non_body_parameter = {"NonBodyParameter", enc_non_body_parameter,
-                                                     NULL, NULL, 0, 0};
+static const struct pb_msg msg_body_parameter = {
+    "BodyParameter", pb_table, f_body_parameter, NULL, 0, 0};
+static const struct pb_msg msg_non_body_parameter = {
+    "NonBodyParameter", enc_non_body_parameter, NULL, NULL, 0, 0};
 static const struct pb_msg msg_parameter = {"Parameter", enc_parameter, NULL, NULL, 0, 0};
-static const struct pb_msg msg_parameters_item = {"ParametersItem", enc_parameters_item, NULL,
-                                                  NULL, 0, 0};
+static const struct pb_msg msg_parameters_item = {
+    "ParametersItem", enc_parameters_item, NULL, NULL, 0, 0};
 
 static const struct pb_msg msg_schema_item = {"SchemaItem", enc_schema_item, NULL, NULL, 0, 0};
 static const struct pb_field f_response[] = {
@@ -747,15 +749,15 @@ static const struct pb_field f_response[] = {
     {NULL, 0, 0, NULL},
 };
 static const struct pb_msg msg_response = {"Response", pb_table, f_response, NULL, 0, 0};
-static const struct pb_msg msg_response_value = {"ResponseValue", enc_response_value, NULL, NULL,
-                                                 0, 0};
+static const struct pb_msg msg_response_value = {
+    "ResponseValue", enc_response_value, NULL, NULL, 0, 0};
 /* Responses{response_code(1): NamedResponseValue, vendor_extension(2)} */
 static const struct pb_msg msg_responses = {"Responses", pb_map, NULL, &msg_response_value, 1, 2};
 
 static const struct pb_msg msg_string_array = {"StringArray", enc_string_array, NULL, NULL, 0, 0};
 /* SecurityRequirement{additional_properties(1): NamedStringArray} */
 static const struct pb_msg msg_security_requirement = {"SecurityRequirement", pb_map, NULL,
-                                                       &msg_string_array, 1, 0};
+                                                       &msg_string_array,     1,      0};
 
 static const struct pb_field f_operation[] = {
     {"tags", 1, PB_STRINGS, NULL},
@@ -794,20 +796,17 @@ static const struct pb_msg msg_paths = {"Paths", pb_map, NULL, &msg_path_item, 2
 static const struct pb_msg msg_definitions = {"Definitions", pb_map, NULL, &msg_schema, 1, 0};
 /* ParameterDefinitions{additional_properties(1): NamedParameter} */
 static const struct pb_msg msg_parameter_definitions = {"ParameterDefinitions", pb_map, NULL,
-                                                        &msg_parameter, 1, 0};
+                                                        &msg_parameter,         1,      0};
 static const struct pb_msg msg_security_definitions_item = {
     "SecurityDefinitionsItem", enc_security_definitions_item, NULL, NULL, 0, 0};
 /* SecurityDefinitions{additional_properties(1): NamedSecurityDefinitionsItem} */
-static const struct pb_msg msg_security_definitions = {"SecurityDefinitions", pb_map, NULL,
-                                                       &msg_security_definitions_item, 1, 0};
+static const struct pb_msg msg_security_definitions = {"SecurityDefinitions",          pb_map, NULL,
+                                                       &msg_security_definitions_item, 1,      0};
 
 static const struct pb_field f_info[] = {
-    {"title", 1, PB_STRING, NULL},
-    {"version", 2, PB_STRING, NULL},
-    {"description", 3, PB_STRING, NULL},
-    {"termsOfService", 4, PB_STRING, NULL},
-    {"x-", 7, PB_VENDOR, NULL},
-    {NULL, 0, 0, NULL},
+    {"title", 1, PB_STRING, NULL},       {"version", 2, PB_STRING, NULL},
+    {"description", 3, PB_STRING, NULL}, {"termsOfService", 4, PB_STRING, NULL},
+    {"x-", 7, PB_VENDOR, NULL},          {NULL, 0, 0, NULL},
 };
 static const struct pb_msg msg_info = {"Info", pb_table, f_info, NULL, 0, 0};
 

@@ -20,9 +20,9 @@ struct strbuf;
 typedef struct json_t json_t;
 
 /* Protobuf wire types. */
-#define PBW_VARINT 0
+#define PBW_VARINT  0
 #define PBW_FIXED64 1
-#define PBW_LEN 2
+#define PBW_LEN     2
 
 /* Append a base-128 varint. */
 void pbw_varint(struct strbuf *out, uint64_t v);

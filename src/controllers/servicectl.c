@@ -184,6 +184,29 @@ static uint32_t parse_ip4(const char *s, bool *ok)
     return *ok ? ntohl(a.s_addr) : 0;
 }
 
+/* Mark the pool addresses the stored Services hold; recounting from the store is simple and
+   never out of step (a deleted or changed Service gives its address back this way). */
+static void lb_recount(struct controllers *c)
+{
+    if (!c->lb_enabled)
+        return;
+    memset(c->lb_used, 0, (size_t)(c->lb_last - c->lb_first) + 1);
+    size_t n;
+    struct store_obj **svcs = ctl_list(c, c->res_service, NULL, &n);
+    for (size_t i = 0; i < n; i++) {
+        size_t k;
+        json_t *ing;
+        json_array_foreach(ju_arr(ju_obj(ju_obj(svcs[i]->json, "status"), "loadBalancer"),
+                                  "ingress"), k, ing) {
+            bool ok;
+            uint32_t v = parse_ip4(ju_str(ing, "ip") ?: "", &ok);
+            if (ok && v >= c->lb_first && v <= c->lb_last)
+                c->lb_used[v - c->lb_first] = 1;
+        }
+    }
+    ctl_list_free(svcs, n);
+}
+
 int lb_parse_range(struct controllers *c, const char *range, char *msg, size_t msg_len)
 {
     char buf[128];
@@ -212,45 +235,8 @@ int lb_parse_range(struct controllers *c, const char *range, char *msg, size_t m
     }
     c->lb_enabled = true;
     c->lb_used = xcalloc((size_t)(c->lb_last - c->lb_first) + 1, 1);
-    /* Addresses Services hold already stay theirs. */
-    size_t n;
-    struct store_obj **svcs = ctl_list(c, c->res_service, NULL, &n);
-    for (size_t i = 0; i < n; i++) {
-        size_t k;
-        json_t *ing;
-        json_array_foreach(ju_arr(ju_obj(ju_obj(svcs[i]->json, "status"), "loadBalancer"),
-                                  "ingress"), k, ing) {
-            bool ok;
-            uint32_t v = parse_ip4(ju_str(ing, "ip") ?: "", &ok);
-            if (ok && v >= c->lb_first && v <= c->lb_last)
-                c->lb_used[v - c->lb_first] = 1;
-        }
-    }
-    ctl_list_free(svcs, n);
+    lb_recount(c);
     return 0;
-}
-
-/* Give back the pool addresses of a Service that no longer holds them. */
-static void lb_release_missing(struct controllers *c)
-{
-    if (!c->lb_enabled)
-        return;
-    /* Recount from the stored Services: simple, and never out of step. */
-    memset(c->lb_used, 0, (size_t)(c->lb_last - c->lb_first) + 1);
-    size_t n;
-    struct store_obj **svcs = ctl_list(c, c->res_service, NULL, &n);
-    for (size_t i = 0; i < n; i++) {
-        size_t k;
-        json_t *ing;
-        json_array_foreach(ju_arr(ju_obj(ju_obj(svcs[i]->json, "status"), "loadBalancer"),
-                                  "ingress"), k, ing) {
-            bool ok;
-            uint32_t v = parse_ip4(ju_str(ing, "ip") ?: "", &ok);
-            if (ok && v >= c->lb_first && v <= c->lb_last)
-                c->lb_used[v - c->lb_first] = 1;
-        }
-    }
-    ctl_list_free(svcs, n);
 }
 
 static void sync_load_balancer(struct controllers *c, const json_t *svc)
@@ -262,7 +248,7 @@ static void sync_load_balancer(struct controllers *c, const json_t *svc)
         return;
     if (json_array_size(ju_arr(ju_obj(ju_obj(svc, "status"), "loadBalancer"), "ingress")))
         return;
-    lb_release_missing(c);
+    lb_recount(c);
     uint32_t pick = 0;
     bool found = false;
     for (uint32_t v = c->lb_first; v <= c->lb_last && !found; v++)
@@ -294,7 +280,7 @@ void service_sync(struct controllers *c, const char *ns, const char *name)
 {
     struct store_obj *so = ctl_get(c, c->res_service, ns, name);
     if (!so) {
-        lb_release_missing(c);
+        lb_recount(c);
         /* The slices go with their owner (garbage collection); the Endpoints with the
            Service's delete. Stray controller slices are cleaned here too. */
         size_t n_have;

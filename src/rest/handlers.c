@@ -254,35 +254,6 @@ static void do_get(struct rest_server *srv, const struct rest_request *req,
     reg_result_release(&res);
 }
 
-static void do_create(struct rest_server *srv, const struct rest_request *req,
-                      const struct route *route, const struct codec_choice *choice,
-                      struct rest_response *resp, struct apierr *err)
-{
-    struct write_options wo;
-    struct reg_req rr;
-    struct reg_result res;
-    json_t *warnings = json_array();
-    if (parse_write_options(req, "CreateOptions", true, &wo, err))
-        goto fail;
-    json_t *obj = decode_body(srv, req, route->res, &wo, resp, err);
-    if (!obj)
-        goto fail;
-    fill_reg_req(req, route, &rr, warnings);
-    rr.dry_run = wo.dry_run;
-    rr.field_manager = wo.field_manager;
-    if (registry_create(srv->reg, &rr, obj, &res, err))
-        goto fail;
-    move_warnings(warnings, resp);
-    respond_result(srv, req, route, choice, &res, resp);
-    reg_result_release(&res);
-    json_decref(warnings);
-    return;
-fail:
-    move_warnings(warnings, resp);
-    json_decref(warnings);
-    rest_respond_error(resp, err);
-}
-
 static int put_body(void *ctx, const json_t *cur, json_t **out, struct apierr *err)
 {
     (void)cur;
@@ -291,36 +262,41 @@ static int put_body(void *ctx, const json_t *cur, json_t **out, struct apierr *e
     return 0;
 }
 
-static void do_update(struct rest_server *srv, const struct rest_request *req,
-                      const struct route *route, const struct codec_choice *choice,
-                      struct rest_response *resp, struct apierr *err)
+/* POST (create) and PUT (update): decode the body with fieldValidation, then the registry. */
+static void do_write(struct rest_server *srv, const struct rest_request *req,
+                     const struct route *route, const struct codec_choice *choice, bool create,
+                     struct rest_response *resp, struct apierr *err)
 {
     struct write_options wo;
     struct reg_req rr;
     struct reg_result res;
     json_t *warnings = json_array();
     json_t *obj = NULL;
-    if (parse_write_options(req, "UpdateOptions", true, &wo, err))
-        goto fail;
+    int rc = -1;
+    if (parse_write_options(req, create ? "CreateOptions" : "UpdateOptions", true, &wo, err))
+        goto done;
     obj = decode_body(srv, req, route->res, &wo, resp, err);
     if (!obj)
-        goto fail;
+        goto done;
     fill_reg_req(req, route, &rr, warnings);
     rr.dry_run = wo.dry_run;
     rr.field_manager = wo.field_manager;
-    if (registry_update(srv->reg, &rr, put_body, obj, &res, err))
-        goto fail;
+    if (create) {
+        rc = registry_create(srv->reg, &rr, obj, &res, err); /* obj is stolen */
+        obj = NULL;
+    } else {
+        rc = registry_update(srv->reg, &rr, put_body, obj, &res, err);
+    }
+done:
     move_warnings(warnings, resp);
-    respond_result(srv, req, route, choice, &res, resp);
-    reg_result_release(&res);
+    if (rc) {
+        rest_respond_error(resp, err);
+    } else {
+        respond_result(srv, req, route, choice, &res, resp);
+        reg_result_release(&res);
+    }
     json_decref(obj);
     json_decref(warnings);
-    return;
-fail:
-    move_warnings(warnings, resp);
-    json_decref(obj);
-    json_decref(warnings);
-    rest_respond_error(resp, err);
 }
 
 /* DeleteOptions from the body (optional) and the query, as the delete handler merges them. */
@@ -459,10 +435,8 @@ void handlers_resource(struct rest_server *srv, const struct rest_request *req,
         list_handle(srv, req, route, &choice, resp);
         break;
     case API_VERB_CREATE:
-        do_create(srv, req, route, &choice, resp, &err);
-        break;
     case API_VERB_UPDATE:
-        do_update(srv, req, route, &choice, resp, &err);
+        do_write(srv, req, route, &choice, bit == API_VERB_CREATE, resp, &err);
         break;
     case API_VERB_DELETE:
         do_delete(srv, req, route, &choice, resp, &err);

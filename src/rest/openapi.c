@@ -55,7 +55,7 @@ static const struct openapi_form v3_forms[] = {
     {"application", "json", "application/json", false},
 };
 
-static void trim(char **s, size_t *len)
+static void trim(const char **s, size_t *len)
 {
     while (*len && (**s == ' ' || **s == '\t')) {
         (*s)++;
@@ -85,7 +85,7 @@ static size_t parse_accept(const char *header, struct accept_clause *out, size_t
     while (*p && n < max) {
         const char *end = strchr(p, ',');
         size_t len = end ? (size_t)(end - p) : strlen(p);
-        char *clause = (char *)p;
+        const char *clause = p;
         const char *semi = memchr(p, ';', len);
         size_t range_len = semi ? (size_t)(semi - p) : len;
         trim(&clause, &range_len);
@@ -102,7 +102,7 @@ static size_t parse_accept(const char *header, struct accept_clause *out, size_t
         /* parameters: only q matters here */
         for (const char *param = semi; param && param < p + len;) {
             const char *next = memchr(param + 1, ';', (size_t)(p + len - param - 1));
-            char *name = (char *)param + 1;
+            const char *name = param + 1;
             size_t plen = (next ? (size_t)(next - param) : (size_t)(p + len - param)) - 1;
             trim(&name, &plen);
             if (plen > 2 && name[0] == 'q' && name[1] == '=') {
@@ -208,8 +208,7 @@ static void serve_v2(const struct rest_request *req, struct rest_response *resp)
     if (form->protobuf)
         respond_bytes(resp, 200, form->content_type, svc_openapi_v2_pb, svc_openapi_v2_pb_len);
     else
-        respond_bytes(resp, 200, form->content_type, svc_openapi_v2_json,
-                      svc_openapi_v2_json_len);
+        respond_bytes(resp, 200, form->content_type, svc_openapi_v2_json, svc_openapi_v2_json_len);
 }
 
 static void serve_v3_index(struct rest_response *resp)

@@ -36,9 +36,9 @@
 /* How ErrorBody prints a nil pointer given as the bad value (see the paragraph above). */
 #define GO_NIL_VALUE "\"null\""
 
-#define ANNOTATION_TOPOLOGY_MODE   "service.kubernetes.io/topology-mode"
-#define ANNOTATION_TOPOLOGY_HINTS  "service.kubernetes.io/topology-aware-hints"
-#define ANNOTATION_SOURCE_RANGES   "service.beta.kubernetes.io/load-balancer-source-ranges"
+#define ANNOTATION_TOPOLOGY_MODE  "service.kubernetes.io/topology-mode"
+#define ANNOTATION_TOPOLOGY_HINTS "service.kubernetes.io/topology-aware-hints"
+#define ANNOTATION_SOURCE_RANGES  "service.beta.kubernetes.io/load-balancer-source-ranges"
 
 /* The supported-value lists, sorted as upstream's sets.List prints them. */
 static const char *const service_types[] = {"ClusterIP", "ExternalName", "LoadBalancer",
@@ -212,8 +212,20 @@ static struct dup_key key_of(const json_t *str, long long n, size_t idx)
 static bool go_is_space(uint32_t r)
 {
     switch (r) {
-    case '\t': case '\n': case '\v': case '\f': case '\r': case ' ': case 0x85: case 0xA0:
-    case 0x1680: case 0x2028: case 0x2029: case 0x202F: case 0x205F: case 0x3000:
+    case '\t':
+    case '\n':
+    case '\v':
+    case '\f':
+    case '\r':
+    case ' ':
+    case 0x85:
+    case 0xA0:
+    case 0x1680:
+    case 0x2028:
+    case 0x2029:
+    case 0x202F:
+    case 0x205F:
+    case 0x3000:
         return true;
     default:
         return r >= 0x2000 && r <= 0x200A;
@@ -624,8 +636,7 @@ static void validate_external_ips(struct field_errors *errs, const json_t *spec)
     }
 }
 
-static void check_cidr_trimmed(struct field_errors *errs, const char *path, const char *s,
-                               size_t n)
+static void check_cidr_trimmed(struct field_errors *errs, const char *path, const char *s, size_t n)
 {
     char *value = trim_space(s, n);
     validate_cidr_legacy_field(errs, path, value, false, NULL, 0);
@@ -633,8 +644,7 @@ static void check_cidr_trimmed(struct field_errors *errs, const char *path, cons
 }
 
 /* The field, or when it is empty the older annotation, in the same way. */
-static void validate_source_ranges(struct field_errors *errs, const json_t *svc,
-                                   const json_t *spec)
+static void validate_source_ranges(struct field_errors *errs, const json_t *svc, const json_t *spec)
 {
     static const char forbidden[] = "may only be used when `type` is 'LoadBalancer'";
     const json_t *ranges = ju_arr(spec, "loadBalancerSourceRanges");
@@ -654,8 +664,8 @@ static void validate_source_ranges(struct field_errors *errs, const json_t *svc,
         }
         return;
     }
-    const char *annotation = map_get(ju_obj(ju_obj(svc, "metadata"), "annotations"),
-                                     ANNOTATION_SOURCE_RANGES);
+    const char *annotation =
+        map_get(ju_obj(ju_obj(svc, "metadata"), "annotations"), ANNOTATION_SOURCE_RANGES);
     if (!annotation)
         return;
     const char *path = "metadata.annotations[" ANNOTATION_SOURCE_RANGES "]";
@@ -736,8 +746,8 @@ static void validate_internal_traffic_policy(struct field_errors *errs, const js
 {
     const char *itp = opt_str(spec, "internalTrafficPolicy");
     /* Other types are not held to it: older servers stored ExternalName services with it. */
-    if (!itp && (type_is(spec, "NodePort") || type_is(spec, "LoadBalancer") ||
-                 type_is(spec, "ClusterIP")))
+    if (!itp &&
+        (type_is(spec, "NodePort") || type_is(spec, "LoadBalancer") || type_is(spec, "ClusterIP")))
         fe_required(errs, "spec.internalTrafficPolicy", "");
     if (itp && !in_list(itp, traffic_policies, NELEM(traffic_policies))) {
         char *v = fe_quote(itp);
@@ -783,8 +793,7 @@ static void service_checks(struct field_errors *errs, const json_t *svc, const j
     validate_object_meta(errs, "metadata", meta, true, validate_name_is_dns1035_label);
     validate_topology_annotations(errs, meta);
 
-    if (arr_len(ju_arr(spec, "ports")) == 0 && !is_headless(spec) &&
-        !type_is(spec, "ExternalName"))
+    if (arr_len(ju_arr(spec, "ports")) == 0 && !is_headless(spec) && !type_is(spec, "ExternalName"))
         fe_required(errs, "spec.ports", "");
     validate_type_specific(errs, spec);
     validate_ports(errs, spec);
@@ -925,8 +934,7 @@ void validate_service_update(struct field_errors *errs, const json_t *svc, const
 {
     const json_t *spec = ju_obj(svc, "spec");
     const json_t *old_spec = ju_obj(old, "spec");
-    validate_object_meta_update(errs, "metadata", ju_obj(svc, "metadata"),
-                                ju_obj(old, "metadata"));
+    validate_object_meta_update(errs, "metadata", ju_obj(svc, "metadata"), ju_obj(old, "metadata"));
     upgrade_downgrade_cluster_ips(errs, spec, old_spec);
     upgrade_downgrade_ip_families(errs, spec, old_spec);
     validate_lb_class(errs, spec, old);
@@ -975,11 +983,9 @@ static void validate_lb_ingress(struct field_errors *errs, const char *path, con
     }
 }
 
-void validate_service_status_update(struct field_errors *errs, const json_t *svc,
-                                    const json_t *old)
+void validate_service_status_update(struct field_errors *errs, const json_t *svc, const json_t *old)
 {
-    validate_object_meta_update(errs, "metadata", ju_obj(svc, "metadata"),
-                                ju_obj(old, "metadata"));
+    validate_object_meta_update(errs, "metadata", ju_obj(svc, "metadata"), ju_obj(old, "metadata"));
     const json_t *ingress = ju_arr(ju_obj(ju_obj(svc, "status"), "loadBalancer"), "ingress");
     size_t n = arr_len(ingress);
     /* AllowServiceLBStatusOnNonLB is off by default in 1.33. */
@@ -989,8 +995,7 @@ void validate_service_status_update(struct field_errors *errs, const json_t *svc
         return;
     }
     /* Addresses already stored are accepted as they are (legacy IP validation on update). */
-    const json_t *old_ingress =
-        ju_arr(ju_obj(ju_obj(old, "status"), "loadBalancer"), "ingress");
+    const json_t *old_ingress = ju_arr(ju_obj(ju_obj(old, "status"), "loadBalancer"), "ingress");
     size_t n_old = arr_len(old_ingress);
     const char **old_ips = xcalloc(n_old ? n_old : 1, sizeof(*old_ips));
     for (size_t i = 0; i < n_old; i++)

@@ -36,8 +36,8 @@ for ns in default team-a; do
     jq_is .reason '"Conflict"'
     jq_is .details '{"name":"web","kind":"services"}'
 
-    # Endpoints, in YAML
-    req POST /api/v1/namespaces/$ns/endpoints $'metadata:\n  name: web\nsubsets:\n- addresses:\n  - ip: 10.244.0.5\n  ports:\n  - port: 8080\n' application/yaml
+    # Endpoints of a selectorless Service belong to the user; in YAML
+    req POST /api/v1/namespaces/$ns/endpoints $'metadata:\n  name: ext\nsubsets:\n- addresses:\n  - ip: 10.244.0.5\n  ports:\n  - port: 8080\n' application/yaml
     expect_status 201 "create endpoints from YAML"
     jq_is .subsets '[{"addresses":[{"ip":"10.244.0.5"}],"ports":[{"port":8080,"protocol":"TCP"}]}]'
 done
@@ -56,7 +56,7 @@ jq_is '.items[0].metadata.name' '"web"'
 req DELETE /api/v1/namespaces/team-a/services/web
 expect_status 200
 jq_is .kind '"Service"'
-req DELETE /api/v1/namespaces/team-a/endpoints/web
+req DELETE /api/v1/namespaces/team-a/endpoints/ext
 expect_status 200
 jq_is .status '"Success"'
 jq_is .details.kind '"endpoints"'

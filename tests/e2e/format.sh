@@ -218,7 +218,7 @@ t_tables() {
     expect_status 201 "endpoints ext"
     # the endpoints controller gives the selector Service "a" its (empty) Endpoints
     ep_a() { req GET /api/v1/namespaces/tables/endpoints/a && [ "$STATUS" = 200 ]; }
-    wait_until 3 ep_a || fail "no Endpoints for the selector Service"
+    wait_until 5 ep_a || fail "no Endpoints for the selector Service"
 
     req GET /api/v1/namespaces/tables/services "" "" "$TABLE"
     expect_status 200 "service Table"

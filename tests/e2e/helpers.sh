@@ -4,7 +4,9 @@
 # failing case does not hide the others; the script fails when any case failed.
 #
 # run_case NAME FUNC          run FUNC in a subshell; a failure inside it ends only that case;
-#                             the lists at its start are kept in $CASE_START
+#                             with SNAPSHOT_CASES set, the lists at its start (once the
+#                             controllers are idle) are kept in $CASE_START
+# settle                      wait until the controllers inside the server stop writing
 # finish NAME                 exit 1 if a case failed, else print "ok: NAME"
 # expect_json JSON            the last body equals JSON (key order too; placeholders as jsonq)
 # expect_failure CODE REASON MESSAGE [DETAILS]
@@ -39,7 +41,10 @@ trap 'cleanup_extra; cleanup' EXIT
 run_case() {
     local name=$1 fn=$2
     # the state at the start of the case, for expect_unchanged "$CASE_START"
-    [ -n "${URL:-}" ] && snapshot "$CASE_START"
+    if [ -n "${SNAPSHOT_CASES:-}" ]; then
+        settle
+        snapshot "$CASE_START"
+    fi
     if ( "$fn" ); then
         echo "ok: $name"
     else
@@ -158,6 +163,24 @@ expect_unchanged() {
     fi
 }
 
+# The controllers (endpoints, EndpointSlice mirroring, namespaces) write after the request that
+# woke them has been answered; the global resourceVersion shows when they are done.
+settle() {
+    local rv last="" same=0 i
+    for i in $(seq 1 60); do
+        rv=$(curl -s --max-time 5 "$URL/api/v1/namespaces?limit=1" | grep -o '"resourceVersion":"[0-9]*"' | head -1)
+        if [ -n "$rv" ] && [ "$rv" = "$last" ]; then
+            same=$((same + 1))
+            [ "$same" -ge 3 ] && return 0
+        else
+            same=0
+        fi
+        last=$rv
+        sleep 0.05
+    done
+    return 0
+}
+
 wait_until() {
     local secs=$1 i
     shift
@@ -187,14 +210,15 @@ spawn_server() {
         alive "$SPAWN_PID" || { cat "$WORK/$name.log" >&2; fail "server $name exited at start"; }
         sleep 0.05
     done
-    [ -s "$WORK/$name.port" ] || fail "server $name wrote no port file"
+    [ -s "$WORK/$name.port" ] || { cat "$WORK/$name.log" >&2; fail "server $name wrote no port file"; }
     SPAWN_PORT=$(tr -dc 0-9 <"$WORK/$name.port")
     SPAWN_URL=http://127.0.0.1:$SPAWN_PORT
     for i in $(seq 1 100); do
         [ "$(curl -s -o /dev/null -w '%{http_code}' "$SPAWN_URL/readyz")" = 200 ] && return 0
         sleep 0.05
     done
-    fail "server $name never became ready"
+    cat "$WORK/$name.log" >&2
+    fail "server $name never became ready (port $SPAWN_PORT)"
 }
 
 stop_spawned() {

@@ -70,7 +70,7 @@ t_delete_removes_content() {
     jq_is .kind '"Namespace"'
     jq_is .status.phase '"Terminating"'
     ns_gone() { req GET /api/v1/namespaces/gone && [ "$STATUS" = 404 ]; }
-    wait_until 3 ns_gone || fail "the namespace was not removed"
+    wait_until 5 ns_gone || fail "the namespace was not removed"
     expect_failure 404 NotFound 'namespaces "gone" not found' '{"name":"gone","kind":"namespaces"}'
     req GET /api/v1/namespaces/gone/services
     jq_is .items '[]'

@@ -7,7 +7,9 @@
  *   {"name": "...", "description": "...",
  *    "config": {"serviceClusterIPRange": "10.96.0.0/12", "serviceNodePortRange": "30000-32767"},
  *    "namespace": "default",                       (the URL namespace; default "default")
- *    "setup": [<Service>, ...],                    (created first; each must succeed)
+ *    "setup": [<Service>, {"request": <Service>, "code": 422}, ...]
+ *                                                  (POSTed first, in order; a bare Service must
+ *                                                   be created, the other form must answer code)
  *    "request": <Service>                          (a POST) or
  *    "update": {"old": <Service>, "new": <Service>, "subresource": "status"}
  *                                                  (old is POSTed, then new PUT; without "old"
@@ -50,7 +52,8 @@
 #define DEFAULT_IP_RANGE "10.96.0.0/12"
 #define DEFAULT_NP_RANGE "30000-32767"
 
-/* ---- finding the cases ------------------------------------------------------------------------ */
+/* ---- finding the cases ------------------------------------------------------------------------
+ */
 
 struct case_param {
     char file[256]; /* file name inside CASE_DIR */
@@ -106,10 +109,11 @@ ParameterizedTestParameters(service, admission)
     return cr_make_param_array(struct case_param, params, kept, free_params);
 }
 
-/* ---- placeholders ----------------------------------------------------------------------------- */
+/* ---- placeholders -----------------------------------------------------------------------------
+ */
 
 struct binding {
-    char *key;    /* "kind:label" */
+    char *key; /* "kind:label" */
     char *kind;
     json_t *value;
 };
@@ -268,7 +272,8 @@ static int match_placeholder(struct match_ctx *m, const char *want, const json_t
     return 1;
 }
 
-/* ---- structural comparison -------------------------------------------------------------------- */
+/* ---- structural comparison --------------------------------------------------------------------
+ */
 
 static char *dump(const json_t *v)
 {
@@ -322,7 +327,8 @@ static char *diff(struct match_ctx *m, const json_t *got, const json_t *want, co
         }
     }
     if (!got || json_typeof(got) != json_typeof(want) ||
-        (!json_is_object(want) && !json_is_array(want) && !json_equal((json_t *)got, (json_t *)want))) {
+        (!json_is_object(want) && !json_is_array(want) &&
+         !json_equal((json_t *)got, (json_t *)want))) {
         char *g = dump(got), *w = dump(want);
         if (asprintf(&out, "%s: got %s, want %s", path, g, w) < 0)
             out = NULL;
@@ -340,8 +346,8 @@ static char *diff(struct match_ctx *m, const json_t *got, const json_t *want, co
         }
         if (ng != nw) {
             char *g = dump(got), *w = dump(want);
-            if (asprintf(&out, "%s: got %zu items, want %zu: got %s, want %s", path, ng, nw, g,
-                         w) < 0)
+            if (asprintf(&out, "%s: got %zu items, want %zu: got %s, want %s", path, ng, nw, g, w) <
+                0)
                 out = NULL;
             free(g);
             free(w);
@@ -382,8 +388,8 @@ static char *diff(struct match_ctx *m, const json_t *got, const json_t *want, co
     while (ig && iw) {
         if (strcmp(json_object_iter_key(ig), json_object_iter_key(iw))) {
             char *kg = keys_of(got), *kw = keys_of(want);
-            if (asprintf(&out, "%s: key order differs: got %s, want %s", *path ? path : "(top)",
-                         kg, kw) < 0)
+            if (asprintf(&out, "%s: key order differs: got %s, want %s", *path ? path : "(top)", kg,
+                         kw) < 0)
                 out = NULL;
             free(kg);
             free(kw);
@@ -395,7 +401,8 @@ static char *diff(struct match_ctx *m, const json_t *got, const json_t *want, co
     return NULL;
 }
 
-/* ---- running one case ------------------------------------------------------------------------- */
+/* ---- running one case -------------------------------------------------------------------------
+ */
 
 struct fixture {
     struct store *store;
@@ -411,10 +418,13 @@ static void parse_np_range(const char *s, int *lo, int *hi)
         *lo = *hi = -1;
 }
 
-static void fixture_init(struct fixture *fx, const char *name, const json_t *config)
+/* Build the store and registry for a case; false (with the failure reported) when the
+   configuration is refused. */
+static bool fixture_init(struct fixture *fx, const char *name, const json_t *config)
 {
     const char *ips = json_string_value(json_object_get(config, "serviceClusterIPRange"));
     const char *nps = json_string_value(json_object_get(config, "serviceNodePortRange"));
+    memset(fx, 0, sizeof(*fx));
     snprintf(fx->ip_ranges, sizeof(fx->ip_ranges), "%s", ips ? ips : DEFAULT_IP_RANGE);
     parse_np_range(nps ? nps : DEFAULT_NP_RANGE, &fx->np_lo, &fx->np_hi);
     struct registry_config cfg = {
@@ -433,18 +443,19 @@ static void fixture_init(struct fixture *fx, const char *name, const json_t *con
     fx->store = store_new(&scfg);
     cr_assert_not_null(fx->store, "%s: store_new failed", name);
     fx->reg = registry_new(fx->store, api, &cfg, &err);
-    cr_assert_not_null(fx->reg, "%s: registry_new failed: %s", name,
+    bool ok = fx->reg && registry_bootstrap(fx->reg, &err) == 0;
+    if (!ok)
+        cr_expect_fail("%s: %s failed: %s", name, fx->reg ? "registry_bootstrap" : "registry_new",
                        err.message ? err.message : "?");
-    int rc = registry_bootstrap(fx->reg, &err);
-    cr_assert_eq(rc, 0, "%s: registry_bootstrap failed: %s", name,
-                 err.message ? err.message : "?");
     apierr_release(&err);
+    return ok;
 }
 
 static void fixture_release(struct fixture *fx)
 {
     registry_free(fx->reg);
-    store_free(fx->store);
+    if (fx->store)
+        store_free(fx->store);
 }
 
 static char *status_text(const struct apierr *err)
@@ -475,8 +486,8 @@ static int put_body(void *ctx, const json_t *cur, json_t **out, struct apierr *e
 static int do_update(struct fixture *fx, const char *ns, const json_t *body, const char *sub,
                      struct reg_result *res, struct apierr *err)
 {
-    const char *name = json_string_value(json_object_get(json_object_get(body, "metadata"),
-                                                         "name"));
+    const char *name =
+        json_string_value(json_object_get(json_object_get(body, "metadata"), "name"));
     struct reg_req req = {.res = fx->res,
                           .ns = ns,
                           .name = name ? name : "",
@@ -504,24 +515,37 @@ ParameterizedTest(struct case_param *p, service, admission)
     const char *ns = json_string_value(json_object_get(c, "namespace"));
     ns = ns ? ns : "default";
     const json_t *expect = json_object_get(c, "expect");
-    cr_assert(json_is_object(expect), "%s: no expect", name);
+    if (!json_is_object(expect)) {
+        cr_expect_fail("%s: no expect", name);
+        json_decref(c);
+        return;
+    }
     int want_code = (int)json_integer_value(json_object_get(expect, "code"));
 
     struct fixture fx;
-    fixture_init(&fx, name, json_object_get(c, "config"));
     struct apierr err;
     struct reg_result res;
     apierr_init(&err);
     memset(&res, 0, sizeof(res));
+    if (!fixture_init(&fx, name, json_object_get(c, "config")))
+        goto out;
 
     size_t i;
     json_t *body;
     json_array_foreach(json_object_get(c, "setup"), i, body)
     {
-        if (do_create(&fx, ns, body, &res, &err)) {
-            char *st = status_text(&err);
-            cr_fail("%s: setup[%zu] failed: %s", name, i, st);
+        /* {"request": <Service>, "code": N} is a create expected to answer N; a bare Service
+           must be created. */
+        const json_t *req_body = json_object_get(body, "request");
+        int want = req_body ? (int)json_integer_value(json_object_get(body, "code")) : 201;
+        int got_code = do_create(&fx, ns, req_body ? req_body : body, &res, &err)
+                           ? apierr_http_code(&err)
+                           : res.code;
+        if (got_code != want) {
+            char *st = apierr_failed(&err) ? status_text(&err) : strdup("(an object)");
+            cr_expect_fail("%s: setup[%zu] answered %d, want %d: %s", name, i, got_code, want, st);
             free(st);
+            goto out;
         }
         reg_result_release(&res);
         apierr_release(&err);
@@ -534,8 +558,9 @@ ParameterizedTest(struct case_param *p, service, admission)
         if (old) {
             if (do_create(&fx, ns, old, &res, &err)) {
                 char *st = status_text(&err);
-                cr_fail("%s: creating update.old failed: %s", name, st);
+                cr_expect_fail("%s: creating update.old failed: %s", name, st);
                 free(st);
+                goto out;
             }
             reg_result_release(&res);
             apierr_release(&err);
@@ -543,8 +568,12 @@ ParameterizedTest(struct case_param *p, service, admission)
         const char *sub = json_string_value(json_object_get(update, "subresource"));
         rc = do_update(&fx, ns, json_object_get(update, "new"), sub, &res, &err);
     } else {
-        cr_assert_not_null(json_object_get(c, "request"), "%s: neither request nor update", name);
-        rc = do_create(&fx, ns, json_object_get(c, "request"), &res, &err);
+        const json_t *request = json_object_get(c, "request");
+        if (!request) {
+            cr_expect_fail("%s: neither request nor update", name);
+            goto out;
+        }
+        rc = do_create(&fx, ns, request, &res, &err);
     }
 
     struct match_ctx m = {.ip_ranges = fx.ip_ranges, .np_lo = fx.np_lo, .np_hi = fx.np_hi};
@@ -557,8 +586,8 @@ ParameterizedTest(struct case_param *p, service, admission)
             json_object_del(meta, "managedFields");
         if (res.code != want_code || !want_obj) {
             char *g = dump(got);
-            cr_fail("%s: got code %d with object %s; want code %d%s", name, res.code, g,
-                    want_code, want_obj ? "" : " (and an error Status)");
+            cr_expect_fail("%s: got code %d with object %s; want code %d%s", name, res.code, g,
+                           want_code, want_obj ? "" : " (and an error Status)");
             free(g);
         } else {
             char *d = diff(&m, got, want_obj, "", 0);
@@ -571,8 +600,8 @@ ParameterizedTest(struct case_param *p, service, admission)
         int code = apierr_http_code(&err);
         if (code != want_code || !want_status) {
             char *g = dump(got);
-            cr_fail("%s: got code %d with Status %s; want code %d%s", name, code, g, want_code,
-                    want_status ? "" : " (and an object)");
+            cr_expect_fail("%s: got code %d with Status %s; want code %d%s", name, code, g,
+                           want_code, want_status ? "" : " (and an object)");
             free(g);
         } else {
             char *d = diff(&m, got, want_status, "", 0);
@@ -582,6 +611,7 @@ ParameterizedTest(struct case_param *p, service, admission)
         json_decref(got);
     }
     match_ctx_release(&m);
+out:
     reg_result_release(&res);
     apierr_release(&err);
     fixture_release(&fx);
@@ -599,7 +629,8 @@ Test(service, case_files_are_well_formed)
         const char *name = json_string_value(json_object_get(c, "name"));
         cr_expect_not_null(name, "%s: no name", names[i]);
         if (name)
-            cr_expect(strlen(names[i]) == strlen(name) + 5 && !strncmp(names[i], name, strlen(name)),
+            cr_expect(strlen(names[i]) == strlen(name) + 5 &&
+                          !strncmp(names[i], name, strlen(name)),
                       "%s: name %s differs from the file name", names[i], name);
         cr_expect(json_object_get(c, "request") || json_object_get(c, "update"),
                   "%s: neither request nor update", names[i]);
@@ -622,9 +653,10 @@ Test(service, case_files_are_well_formed)
 Test(service, comparison_reports_the_first_difference)
 {
     struct match_ctx m = {.ip_ranges = "10.96.0.0/12", .np_lo = 30000, .np_hi = 32767};
-    json_t *want = json_loads("{\"a\":{\"ip\":\"<ip:x>\",\"ips\":[\"<ip:x>\"],\"np\":\"<nodeport:p>\","
-                              "\"np2\":\"<nodeport:q>\"},\"b\":1}",
-                              0, NULL);
+    json_t *want =
+        json_loads("{\"a\":{\"ip\":\"<ip:x>\",\"ips\":[\"<ip:x>\"],\"np\":\"<nodeport:p>\","
+                   "\"np2\":\"<nodeport:q>\"},\"b\":1}",
+                   0, NULL);
     json_t *good = json_loads("{\"a\":{\"ip\":\"10.96.3.4\",\"ips\":[\"10.96.3.4\"],\"np\":30001,"
                               "\"np2\":30002},\"b\":1}",
                               0, NULL);

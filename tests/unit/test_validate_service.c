@@ -24,7 +24,7 @@
 #define PORT_RANGE "must be between 1 and 65535, inclusive"
 #define DNS1035                                                                                    \
     "a DNS-1035 label must consist of lower case alphanumeric characters or '-', start with an "   \
-    "alphabetic character, and end with an alphanumeric character (e.g. 'my-name',  or "          \
+    "alphabetic character, and end with an alphanumeric character (e.g. 'my-name',  or "           \
     "'abc-123', regex used for validation is '[a-z]([-a-z0-9]*[a-z0-9])?')"
 #define DNS1123_LABEL                                                                              \
     "a lowercase RFC 1123 label must consist of lower case alphanumeric characters or '-', and "   \
@@ -248,7 +248,8 @@ static const char *reason_of(const char *base, const char *patch, size_t i)
     return r;
 }
 
-/* ---- valid Services --------------------------------------------------------------------------- */
+/* ---- valid Services ---------------------------------------------------------------------------
+ */
 
 Test(validate_service, defaulted_services_of_every_type_pass)
 {
@@ -291,15 +292,16 @@ Test(validate_service, things_upstream_does_not_check_pass)
                  "'nodePort':30053},{'name':'c','protocol':'TCP','port':10250,'targetPort':1,"
                  "'nodePort':30054}],'loadBalancerIP':'1.2.3.4','publishNotReadyAddresses':true}}",
                  NONE);
-    check_create(base_headless, "{'spec':{'ports':[{'protocol':'TCP','port':80,'targetPort':'x1'}]}}",
-                 NONE);
+    check_create(base_headless,
+                 "{'spec':{'ports':[{'protocol':'TCP','port':80,'targetPort':'x1'}]}}", NONE);
     /* nodePorts out of the allocator's range are the allocator's business */
     check_create(base_nodeport,
                  "{'spec':{'ports':[{'protocol':'TCP','port':80,'targetPort':80,'nodePort':80}]}}",
                  NONE);
 }
 
-/* ---- metadata --------------------------------------------------------------------------------- */
+/* ---- metadata ---------------------------------------------------------------------------------
+ */
 
 Test(validate_service, name_must_be_a_dns1035_label)
 {
@@ -344,7 +346,8 @@ Test(validate_service, topology_annotations_must_agree)
              "specified"));
 }
 
-/* ---- ports ------------------------------------------------------------------------------------ */
+/* ---- ports ------------------------------------------------------------------------------------
+ */
 
 Test(validate_service, ports_are_required_unless_headless_or_external_name)
 {
@@ -400,8 +403,7 @@ Test(validate_service, port_names_are_unique_across_protocols)
 
 Test(validate_service, port_numbers_must_be_in_range)
 {
-    check_create(base_clusterip,
-                 "{'spec':{'ports':[{'protocol':'TCP','port':0,'targetPort':0}]}}",
+    check_create(base_clusterip, "{'spec':{'ports':[{'protocol':'TCP','port':0,'targetPort':0}]}}",
                  WANT("spec.ports[0].port: Invalid value: 0: " PORT_RANGE,
                       "spec.ports[0].targetPort: Invalid value: 0: " PORT_RANGE));
     check_create(base_clusterip,
@@ -451,10 +453,11 @@ Test(validate_service, string_target_ports_are_iana_service_names)
                       "consecutive hyphens",
                       "spec.ports[0].targetPort: Invalid value: \"-a--b\": must not begin or end "
                       "with a hyphen"));
-    check_create(base_clusterip,
-                 "{'spec':{'ports':[{'protocol':'TCP','port':80,'targetPort':'abcdefghijklmnop'}]}}",
-                 WANT("spec.ports[0].targetPort: Invalid value: \"abcdefghijklmnop\": must be no "
-                      "more than 15 characters"));
+    check_create(
+        base_clusterip,
+        "{'spec':{'ports':[{'protocol':'TCP','port':80,'targetPort':'abcdefghijklmnop'}]}}",
+        WANT("spec.ports[0].targetPort: Invalid value: \"abcdefghijklmnop\": must be no "
+             "more than 15 characters"));
 }
 
 Test(validate_service, app_protocol_is_a_qualified_name)
@@ -509,7 +512,8 @@ Test(validate_service, node_ports_are_forbidden_on_cluster_ip)
                  NONE);
 }
 
-/* ---- type-specific rules ---------------------------------------------------------------------- */
+/* ---- type-specific rules ----------------------------------------------------------------------
+ */
 
 Test(validate_service, node_port_and_load_balancer_may_not_be_headless)
 {
@@ -542,7 +546,8 @@ Test(validate_service, external_name_rules)
                       "spec.ipFamilyPolicy: Forbidden: may not be set for ExternalName services"));
 }
 
-/* ---- selector and session affinity ------------------------------------------------------------ */
+/* ---- selector and session affinity ------------------------------------------------------------
+ */
 
 Test(validate_service, selector_is_a_label_map)
 {
@@ -591,7 +596,8 @@ Test(validate_service, client_ip_affinity_needs_its_config)
                       "must be greater than 0 and less than 86400"));
 }
 
-/* ---- clusterIPs, ipFamilies, ipFamilyPolicy (C1-C9) -------------------------------------------- */
+/* ---- clusterIPs, ipFamilies, ipFamilyPolicy (C1-C9) --------------------------------------------
+ */
 
 Test(validate_service, cluster_ip_and_cluster_ips_must_agree)
 {
@@ -647,8 +653,8 @@ Test(validate_service, cluster_ips_must_be_addresses)
     check_ip_fields(base_clusterip, "{'spec':{'clusterIP':'abc','clusterIPs':['abc']}}",
                     WANT("spec.clusterIPs[0]: Invalid value: \"abc\": " BAD_IP));
     /* 1.33 parses leniently (StrictIPCIDRValidation is off): leading zeros pass */
-    check_ip_fields(base_clusterip, "{'spec':{'clusterIP':'010.96.0.10','clusterIPs':['010.96.0.10']}}",
-                    NONE);
+    check_ip_fields(base_clusterip,
+                    "{'spec':{'clusterIP':'010.96.0.10','clusterIPs':['010.96.0.10']}}", NONE);
 }
 
 Test(validate_service, at_most_two_cluster_ips_one_per_family)
@@ -677,12 +683,13 @@ Test(validate_service, cluster_ips_match_their_families)
     check_ip_fields(base_clusterip, "{'spec':{'clusterIP':'fd00::5','clusterIPs':['fd00::5']}}",
                     WANT("spec.clusterIPs[0]: Invalid value: \"fd00::5\": expected an IPv4 value "
                          "as indicated by `ipFamilies[0]`"));
-    check_ip_fields(base_clusterip,
-                    "{'spec':{'clusterIPs':['10.96.0.10','fd00::5'],'ipFamilies':['IPv4','IPv4'],"
-                    "'ipFamilyPolicy':'RequireDualStack'}}",
-                    WANT("spec.ipFamilies[1]: Duplicate value: \"IPv4\"",
-                         "spec.clusterIPs[1]: Invalid value: \"fd00::5\": expected an IPv4 value as "
-                         "indicated by `ipFamilies[1]`"));
+    check_ip_fields(
+        base_clusterip,
+        "{'spec':{'clusterIPs':['10.96.0.10','fd00::5'],'ipFamilies':['IPv4','IPv4'],"
+        "'ipFamilyPolicy':'RequireDualStack'}}",
+        WANT("spec.ipFamilies[1]: Duplicate value: \"IPv4\"",
+             "spec.clusterIPs[1]: Invalid value: \"fd00::5\": expected an IPv4 value as "
+             "indicated by `ipFamilies[1]`"));
     check_ip_fields(base_clusterip, "{'spec':{'ipFamilies':['IPv6']}}",
                     WANT("spec.clusterIPs[0]: Invalid value: \"10.96.0.10\": expected an IPv6 "
                          "value as indicated by `ipFamilies[0]`"));
@@ -721,7 +728,8 @@ Test(validate_service, cluster_ip_rules_run_inside_validate_service)
                       "match `clusterIP`"));
 }
 
-/* ---- externalIPs and type --------------------------------------------------------------------- */
+/* ---- externalIPs and type ---------------------------------------------------------------------
+ */
 
 Test(validate_service, external_ips_must_be_ordinary_addresses)
 {
@@ -759,7 +767,8 @@ Test(validate_service, type_values)
                  WANT("spec.type: Required value"));
 }
 
-/* ---- load balancer fields --------------------------------------------------------------------- */
+/* ---- load balancer fields ---------------------------------------------------------------------
+ */
 
 Test(validate_service, source_ranges_field_has_a_capital_l)
 {
@@ -775,7 +784,8 @@ Test(validate_service, source_ranges_field_has_a_capital_l)
 
 Test(validate_service, source_ranges_annotation_when_the_field_is_empty)
 {
-    const char *path = "metadata.annotations[service.beta.kubernetes.io/load-balancer-source-ranges]";
+    const char *path =
+        "metadata.annotations[service.beta.kubernetes.io/load-balancer-source-ranges]";
     char want1[512], want2[512], want3[512];
     snprintf(want1, sizeof(want1), "%s: Forbidden: " LB_ONLY, path);
     snprintf(want2, sizeof(want2), "%s: Invalid value: \"foo\": " BAD_CIDR, path);
@@ -824,7 +834,8 @@ Test(validate_service, load_balancer_class)
                  WANT("spec.loadBalancerClass: Forbidden: " LB_ONLY));
 }
 
-/* ---- traffic policies ------------------------------------------------------------------------- */
+/* ---- traffic policies -------------------------------------------------------------------------
+ */
 
 Test(validate_service, external_traffic_policy)
 {
@@ -884,7 +895,8 @@ Test(validate_service, traffic_distribution)
                       "values: \"PreferClose\""));
 }
 
-/* ---- order of several errors ------------------------------------------------------------------ */
+/* ---- order of several errors ------------------------------------------------------------------
+ */
 
 Test(validate_service, errors_come_in_upstream_order)
 {
@@ -924,7 +936,8 @@ Test(validate_service, errors_come_in_upstream_order)
              "\"PreferClose\""));
 }
 
-/* ---- update ----------------------------------------------------------------------------------- */
+/* ---- update -----------------------------------------------------------------------------------
+ */
 
 Test(validate_service_update, unchanged_services_pass)
 {
@@ -1027,9 +1040,10 @@ Test(validate_service_update, ip_families_may_not_change)
 
 Test(validate_service_update, load_balancer_class_may_not_change)
 {
-    check_update(base_lb, "{'spec':{'loadBalancerClass':'a.io/x'}}",
-                 "{'spec':{'loadBalancerClass':'a.io/y'}}",
-                 WANT("spec.loadBalancerClass: Invalid value: \"a.io/y\": may not change once set"));
+    check_update(
+        base_lb, "{'spec':{'loadBalancerClass':'a.io/x'}}",
+        "{'spec':{'loadBalancerClass':'a.io/y'}}",
+        WANT("spec.loadBalancerClass: Invalid value: \"a.io/y\": may not change once set"));
     check_update(base_lb, "{'spec':{'loadBalancerClass':'a.io/x'}}",
                  "{'spec':{'loadBalancerClass':null}}",
                  WANT("spec.loadBalancerClass: Invalid value: \"null\": may not change once set"));
@@ -1064,7 +1078,8 @@ Test(validate_service_update, health_check_node_port_is_immutable)
                  "{'spec':{'externalTrafficPolicy':'Cluster','healthCheckNodePort':null}}", NONE);
 }
 
-/* ---- status ----------------------------------------------------------------------------------- */
+/* ---- status -----------------------------------------------------------------------------------
+ */
 
 Test(validate_service_status, ingress_only_on_load_balancers)
 {
@@ -1080,21 +1095,21 @@ Test(validate_service_status, ingress_only_on_load_balancers)
 
 Test(validate_service_status, ingress_entries)
 {
-    check_status(base_lb, NULL,
-                 "{'status':{'loadBalancer':{'ingress':[{'ip':'bad','ipMode':'VIP'},"
-                 "{'ip':'1.2.3.4'},{'ipMode':'VIP'},{'ip':'1.2.3.5','ipMode':'Direct'},"
-                 "{'hostname':'1.2.3.4'},{'hostname':'LB'}]}}}",
-                 WANT("status.loadBalancer.ingress[0].ip: Invalid value: \"bad\": " BAD_IP,
-                      "status.loadBalancer.ingress[1].ipMode: Required value: must be specified "
-                      "when `ip` is set",
-                      "status.loadBalancer.ingress[2].ipMode: Forbidden: may not be specified "
-                      "when `ip` is not set",
-                      "status.loadBalancer.ingress[3].ipMode: Unsupported value: \"Direct\": "
-                      "supported values: \"Proxy\", \"VIP\"",
-                      "status.loadBalancer.ingress[4].hostname: Invalid value: \"1.2.3.4\": must "
-                      "be a DNS name, not an IP address",
-                      "status.loadBalancer.ingress[5].hostname: Invalid value: \"LB\": "
-                      DNS1123_SUBDOMAIN));
+    check_status(
+        base_lb, NULL,
+        "{'status':{'loadBalancer':{'ingress':[{'ip':'bad','ipMode':'VIP'},"
+        "{'ip':'1.2.3.4'},{'ipMode':'VIP'},{'ip':'1.2.3.5','ipMode':'Direct'},"
+        "{'hostname':'1.2.3.4'},{'hostname':'LB'}]}}}",
+        WANT("status.loadBalancer.ingress[0].ip: Invalid value: \"bad\": " BAD_IP,
+             "status.loadBalancer.ingress[1].ipMode: Required value: must be specified "
+             "when `ip` is set",
+             "status.loadBalancer.ingress[2].ipMode: Forbidden: may not be specified "
+             "when `ip` is not set",
+             "status.loadBalancer.ingress[3].ipMode: Unsupported value: \"Direct\": "
+             "supported values: \"Proxy\", \"VIP\"",
+             "status.loadBalancer.ingress[4].hostname: Invalid value: \"1.2.3.4\": must "
+             "be a DNS name, not an IP address",
+             "status.loadBalancer.ingress[5].hostname: Invalid value: \"LB\": " DNS1123_SUBDOMAIN));
 }
 
 Test(validate_service_status, metadata_update_rules_apply)
@@ -1103,7 +1118,8 @@ Test(validate_service_status, metadata_update_rules_apply)
                  WANT("metadata.namespace: Invalid value: \"other\": field is immutable"));
 }
 
-/* ---- robustness ------------------------------------------------------------------------------- */
+/* ---- robustness -------------------------------------------------------------------------------
+ */
 
 Test(validate_service, odd_input_does_not_crash)
 {

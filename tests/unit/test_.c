@@ -1,2 +1,0 @@
-/* placeholder */
-#include <criterion/criterion.h>
