@@ -131,8 +131,16 @@ int main(int argc, char **argv)
     signal(SIGPIPE, SIG_IGN);
     raise_fd_limit();
 
-    struct store_config scfg = {.event_log_size = (size_t)cfg.watch_cache_size};
-    store = store_new(&scfg);
+    /* The store is loaded from --data-dir before the registry, which rebuilds its allocators
+       from the stored Services. */
+    struct store_config scfg = {.event_log_size = (size_t)cfg.watch_cache_size,
+                                .data_dir = cfg.data_dir,
+                                .snapshot_threshold = (uint64_t)cfg.snapshot_threshold};
+    store = store_open(&scfg, msg, sizeof(msg));
+    if (!store) {
+        fprintf(stderr, "svc-apiserver: %s\n", msg);
+        goto out;
+    }
     struct http_config hcfg = {.bind_address = cfg.bind_address, .port = cfg.port,
                                .threads = (unsigned)cfg.threads, .max_body = MAX_BODY,
                                .verbosity = cfg.verbosity};

@@ -27,6 +27,10 @@ struct svc_config {
     char *pod_cidr;                 /* --pod-cidr (10.244.0.0/16) */
     double pod_ready_delay;         /* --pod-ready-delay seconds (0) */
     char *load_balancer_ip_range;   /* --load-balancer-ip-range: CIDR or first-last */
+    char *data_dir;                 /* --data-dir: keep the store on disk here (write-ahead log
+                                       and snapshots); unset: memory only */
+    long long snapshot_threshold;   /* --snapshot-threshold bytes of log before a snapshot
+                                       (64Mi; a size such as 4096, 512Ki, 64Mi or 1Gi) */
     bool help;                      /* --help */
     bool version;                   /* --version */
 };

@@ -74,7 +74,13 @@ struct rest_response {
     struct strbuf body;   /* the answer, unless stream is set */
     json_t *warnings;     /* array of warning texts for Warning: 299 headers; owned */
     struct rest_stream *stream; /* owned: a streaming answer */
+    json_t *headers;      /* extra headers, name -> string value; owned; may be NULL */
 };
+
+/* struct rest_response carries extra headers (rest_response_set_header). */
+#define REST_RESPONSE_HEADERS 1
+/* Set (or replace) an extra response header; a Cache-Control set here replaces the default. */
+void rest_response_set_header(struct rest_response *resp, const char *name, const char *value);
 
 void rest_response_init(struct rest_response *resp);
 void rest_response_release(struct rest_response *resp);

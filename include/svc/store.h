@@ -7,6 +7,8 @@
  * re-serialise. Every commit is appended to an event log of bounded size (the watch cache) that
  * watchers and controllers read from any revision still in it. Readers hold references to
  * committed objects, so the store lock is held only for the in-memory commit, never for I/O.
+ * With --data-dir a backend (src/store/backend.h: the write-ahead log of wal.h) makes each commit
+ * durable before anyone sees it; the REST layer cannot tell the difference but for the latency.
  * Keys are "<resource>[.<group>]/<namespace>/<name>" (or "<resource>/<name>" for cluster-scoped
  * kinds), compared bytewise, so a namespace or a whole resource is a key range.
  * The store knows nothing about Services, HTTP or JSON beyond metadata.resourceVersion.
@@ -60,23 +62,56 @@ enum {
     STORE_ERR_TOO_NEW = -6,   /* the revision asked for is newer than the store */
 };
 
+struct fileio;
+
+/* A line of text for the operator (no trailing newline). */
+typedef void (*store_log_fn)(void *ctx, const char *line);
+
 struct store_config {
     size_t event_log_size; /* events kept for watches (--watch-cache-size) */
+    /* Persistence (see include/svc/wal.h); all unset: memory only. */
+    const char *data_dir;        /* --data-dir: the write-ahead log and snapshots live here */
+    uint64_t snapshot_threshold; /* --snapshot-threshold: log bytes before a snapshot; 0: 64 MiB */
+    struct fileio *io;           /* the directory's file operations instead of the real file
+                                    system at data_dir (tests: a simulated disk); borrowed */
+    store_log_fn log;            /* notes at start-up (a torn log tail was cut); NULL: stderr */
+    void *log_ctx;
+    /* The log could not be written or synced. NULL (the server): print it and end the process,
+       since nothing after it can be acknowledged. Tests set it and see STORE_ERR_IO instead. */
+    store_log_fn on_io_error;
+    void *io_error_ctx;
 };
 
 struct store;
 
+/*
+ * Open a store: in memory, or with data_dir (or io) set, loaded from the snapshot and log there
+ * and made durable from then on. Start-up takes the directory's lock, loads the newest snapshot,
+ * replays the log after it (cutting a torn last record, with a note), and continues the
+ * resourceVersions from the last one stored; the event log starts empty, so watches from before
+ * the start get STORE_ERR_EXPIRED. NULL with a message (naming the file and offset at fault) when
+ * the directory is locked by another server or damaged: never a start on silently lost data.
+ *
+ * With persistence every write returns only once durable, and no reader or watcher sees a
+ * commit before it is durable: a read that would show one waits for it (at most one flush).
+ */
+struct store *store_open(const struct store_config *cfg, char *msg, size_t msg_len);
+/* store_open for a store in memory (cfg->data_dir and cfg->io unset), which cannot fail. */
 struct store *store_new(const struct store_config *cfg);
+/* Make every write durable, stop the store's threads and free it (NULL-safe). */
 void store_free(struct store *st);
 
-/* The current revision: the resourceVersion of the newest commit. */
+/* The current revision: the resourceVersion of the newest commit (with persistence: the newest
+   durable one, the newest any reader may see). */
 uint64_t store_revision(struct store *st);
-/* The oldest revision a watch or list can start from (events after it are all kept). */
+/* The oldest revision a watch or list can start from (events after it are all kept). After a
+   restart: the revision the store was loaded at. */
 uint64_t store_oldest_revision(struct store *st);
 /* Number of objects under a key prefix. */
 size_t store_count(struct store *st, const char *prefix);
 
-/* The object under key, a new reference, or NULL. */
+/* The object under key, a new reference, or NULL (also when the commit it would show can never
+   be made durable). */
 struct store_obj *store_get(struct store *st, const char *key);
 
 typedef bool (*store_filter_fn)(void *ctx, const struct store_obj *obj);
@@ -99,7 +134,8 @@ struct store_list_result {
     long long remaining;      /* objects after the last item, ignoring the filter; -1 unknown */
 };
 
-/* List a key range; 0, or STORE_ERR_EXPIRED / STORE_ERR_TOO_NEW for a bad at_rv. */
+/* List a key range; 0, or STORE_ERR_EXPIRED / STORE_ERR_TOO_NEW for a bad at_rv (or
+   STORE_ERR_IO when the commits listed can never be made durable). */
 int store_list(struct store *st, const struct store_list_opts *opts,
                struct store_list_result *out);
 void store_list_result_release(struct store_list_result *res);
@@ -116,7 +152,9 @@ struct store_write {
 /*
  * Commit one write. On success *result (may be NULL) gets a reference to the committed object
  * (for DELETE: the object as it was, with its old resourceVersion) and *prev (may be NULL) one to
- * the previous state. Returns STORE_OK or a STORE_ERR_* code; nothing changes on failure.
+ * the previous state. Returns STORE_OK or a STORE_ERR_* code; nothing changes on failure. With
+ * persistence it returns once the commit is durable (concurrent writers share one sync), or
+ * STORE_ERR_IO when it cannot be made durable.
  */
 int store_write(struct store *st, struct store_write *w, struct store_obj **result,
                 struct store_obj **prev);
@@ -128,7 +166,8 @@ int store_write(struct store *st, struct store_write *w, struct store_obj **resu
 long store_events_since(struct store *st, uint64_t after_rv, struct store_event *out,
                         size_t max);
 
-/* Called after every commit, outside the store lock, with the new revision. */
+/* Called after every commit (with persistence: once it is durable, on the log's thread), outside
+   the store lock, with the new revision. It must not block nor call back into the store. */
 typedef void (*store_listener_fn)(void *ctx, uint64_t rv);
 /* Register a listener (at start-up, before concurrent use). */
 void store_add_listener(struct store *st, store_listener_fn fn, void *ctx);

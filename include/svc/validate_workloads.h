@@ -8,11 +8,12 @@
  *
  * Objects are decoded v1 JSON after v1 defaulting. Members of the wrong JSON type count as absent
  * (Go's zero value), so a decoder slip never crashes us; nothing recurses on request data, and
- * lists are checked in O(n log n) or, for the short lists a pod has, O(n^2) bounded by the
- * request size limit. Every validator appends to errs (never clears it) and takes only borrowed
- * references. Depends on validate (names, labels, IPs, ObjectMeta), selector (a ReplicaSet's
- * selector against its template), field_error, util and jansson; knows nothing about the
- * registry, the store or HTTP.
+ * every list is checked in linear or O(n log n) time (duplicates through hashed sets), however
+ * long a request makes it. Every validator appends to errs (never clears it) and takes only
+ * borrowed references. Implemented in src/validate/: quantity.c, podspec_defaults.c (defaulting
+ * and QoS), podspec.c (the PodSpec checks) and workloads.c (the kinds). Depends on validate
+ * (names, labels, IPs, ObjectMeta), selector (a ReplicaSet's selector against its template),
+ * field_error, util and jansson; knows nothing about the registry, the store or HTTP.
  */
 #ifndef SVC_VALIDATE_WORKLOADS_H
 #define SVC_VALIDATE_WORKLOADS_H
@@ -22,7 +23,7 @@
 typedef struct json_t json_t;
 struct field_errors;
 
-/* ---- resource quantities ---------------------------------------------------------------------
+/* ---- resource quantities ------------------------------------------------------------------------
  * resource.ParseQuantity and Quantity.String(). Values are held to the nano unit, as upstream
  * rounds them; magnitudes past 2^63-1 units are capped (upstream caps binary ones only and keeps
  * arbitrary decimal ones: nobody asks for 10^19 CPUs). */
@@ -54,7 +55,7 @@ const char *validate_pod_spec_bad_quantity(const json_t *spec, const char **err)
 /* The same for a Node's status.capacity and status.allocatable. */
 const char *validate_node_bad_quantity(const json_t *node, const char **err);
 
-/* ---- v1 defaulting ----------------------------------------------------------------------------
+/* ---- v1 defaulting ------------------------------------------------------------------------------
  * SetObjectDefaults_Pod / the pod template part of SetObjectDefaults_ReplicaSet: restartPolicy,
  * dnsPolicy, securityContext, terminationGracePeriodSeconds, schedulerName; per container
  * imagePullPolicy, terminationMessagePath/Policy, port protocols, probe and lifecycle handler
@@ -67,6 +68,15 @@ const char *validate_node_bad_quantity(const json_t *node, const char **err);
 void validate_default_pod_spec(json_t *spec, bool pod);
 
 /* ---- pods ------------------------------------------------------------------------------------ */
+
+/*
+ * The warning upstream gives for a pod, or a controller of pods, whose name is not a DNS label
+ * although it becomes a hostname: "metadata.name: this is used in <what>, which can result in
+ * surprising behavior; a DNS label is recommended: [<messages>]". what is "the Pod's hostname"
+ * (Pods) or "Pod names and hostnames" (ReplicaSets). NULL when the name is a DNS label; the
+ * caller frees the text.
+ */
+char *validate_name_dns_label_warning(const char *name, const char *what);
 
 /* qos.GetPodQOS of a pod's spec: "Guaranteed", "Burstable" or "BestEffort" (static). */
 const char *validate_pod_qos_class(const json_t *spec);

@@ -6,19 +6,20 @@
 
 #include "svc/util.h"
 
+#include <ctype.h>
 #include <errno.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 #include <yaml.h>
 
-enum opt_type { OPT_STRING, OPT_INT, OPT_BOOL, OPT_DURATION };
+enum opt_type { OPT_STRING, OPT_INT, OPT_BOOL, OPT_DURATION, OPT_SIZE };
 
 struct option_desc {
     const char *name; /* flag without dashes, and file key */
     enum opt_type type;
     size_t offset;
-    long min, max;    /* for OPT_INT */
+    long min, max;    /* for OPT_INT and OPT_SIZE */
     const char *help;
 };
 
@@ -53,6 +54,12 @@ static const struct option_desc options[] = {
     {"load-balancer-ip-range", OPT_STRING, OFF(load_balancer_ip_range), 0, 0,
      "IPv4 CIDR or first-last range LoadBalancer Services get an external address from; "
      "without it they stay <pending>"},
+    {"data-dir", OPT_STRING, OFF(data_dir), 0, 0,
+     "keep the store in this directory (write-ahead log and snapshots) so that every "
+     "acknowledged write survives a crash; without it everything is kept in memory only"},
+    {"snapshot-threshold", OPT_SIZE, OFF(snapshot_threshold), 1, 1L << 40,
+     "with --data-dir, snapshot the store once the log grows past this size, e.g. 4096, 512Ki "
+     "or 1Gi (default 64Mi)"},
     {"help", OPT_BOOL, OFF(help), 0, 0, "print this help and exit"},
     {"version", OPT_BOOL, OFF(version), 0, 0, "print the version and exit"},
 };
@@ -69,6 +76,7 @@ void config_init(struct svc_config *cfg)
     cfg->threads = 4;
     cfg->nodes = 1;
     cfg->pod_cidr = xstrdup("10.244.0.0/16");
+    cfg->snapshot_threshold = 64LL << 20;
 }
 
 void config_release(struct svc_config *cfg)
@@ -147,6 +155,34 @@ static int set_option(struct svc_config *cfg, const struct option_desc *o, const
             return -1;
         }
         *(double *)field = total;
+        return 0;
+    }
+    case OPT_SIZE: {
+        /* Bytes, as a Kubernetes quantity: binary (Ki, Mi, Gi, Ti) or decimal (k, M, G, T). */
+        static const struct {
+            const char *suffix;
+            long long mult;
+        } units[] = {{"Ki", 1LL << 10}, {"Mi", 1LL << 20}, {"Gi", 1LL << 30}, {"Ti", 1LL << 40},
+                     {"k", 1000LL},     {"M", 1000000LL}, {"G", 1000000000LL},
+                     {"T", 1000000000000LL}, {"", 1}};
+        char *end;
+        errno = 0;
+        long long v = strtoll(value, &end, 10);
+        long long mult = 0;
+        for (size_t i = 0; i < sizeof(units) / sizeof(units[0]) && !mult; i++)
+            if (!strcmp(end, units[i].suffix))
+                mult = units[i].mult;
+        if (end == value || !isdigit((unsigned char)*value) || errno || !mult) {
+            snprintf(msg, msg_len, "%s: \"%s\" is not a size (bytes, or a number with Ki, Mi or Gi)",
+                     o->name, value);
+            return -1;
+        }
+        if (v < o->min || v > o->max / mult || v * mult < o->min) {
+            snprintf(msg, msg_len, "%s: %s is out of range [%ld, %ld]", o->name, value, o->min,
+                     o->max);
+            return -1;
+        }
+        *(long long *)field = v * mult;
         return 0;
     }
     case OPT_INT: {
@@ -348,6 +384,7 @@ const char *config_usage(void)
         const char *arg = options[i].type == OPT_STRING     ? " string"
                           : options[i].type == OPT_INT      ? " int"
                           : options[i].type == OPT_DURATION ? " duration"
+                          : options[i].type == OPT_SIZE     ? " size"
                                                             : "";
         n += (size_t)snprintf(text + n, sizeof(text) - n, "  %s%s%s\n      %s\n",
                               strcmp(options[i].name, "v") ? "--" : "-", options[i].name, arg,

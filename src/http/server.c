@@ -154,7 +154,13 @@ static enum MHD_Result queue(struct MHD_Connection *conn, struct http_server *sr
     if (!r)
         return MHD_NO;
     MHD_add_response_header(r, MHD_HTTP_HEADER_CONTENT_TYPE, resp->content_type);
-    MHD_add_response_header(r, MHD_HTTP_HEADER_CACHE_CONTROL, "no-cache, private");
+    if (!json_object_get(resp->headers, "Cache-Control"))
+        MHD_add_response_header(r, MHD_HTTP_HEADER_CACHE_CONTROL, "no-cache, private");
+    const char *hname;
+    json_t *hval;
+    json_object_foreach(resp->headers, hname, hval) {
+        MHD_add_response_header(r, hname, json_string_value(hval));
+    }
     size_t i;
     json_t *w;
     json_array_foreach(resp->warnings, i, w) {

@@ -26,12 +26,18 @@ static void event_validate_update(struct reg_write *w, struct field_errors *errs
  * ToSelectableFields: the involvedObject members, reason, reportingComponent (the v1 name of
  * reportingController), source (source.component, else reportingComponent) and type.
  */
-static const char *const event_fields[] = {
-    "involvedObject.kind",            "involvedObject.namespace", "involvedObject.name",
-    "involvedObject.uid",             "involvedObject.apiVersion",
-    "involvedObject.resourceVersion", "involvedObject.fieldPath", "reason",
-    "reportingComponent",             "source",                   "type",
-    NULL};
+static const char *const event_fields[] = {"involvedObject.kind",
+                                           "involvedObject.namespace",
+                                           "involvedObject.name",
+                                           "involvedObject.uid",
+                                           "involvedObject.apiVersion",
+                                           "involvedObject.resourceVersion",
+                                           "involvedObject.fieldPath",
+                                           "reason",
+                                           "reportingComponent",
+                                           "source",
+                                           "type",
+                                           NULL};
 
 static const char *event_field_value(const json_t *obj, const char *field, char *buf)
 {
@@ -43,8 +49,7 @@ static const char *event_field_value(const json_t *obj, const char *field, char 
         const char *component = ju_str(ju_obj(obj, "source"), "component");
         return !ju_empty(component) ? component : ju_str(obj, "reportingComponent");
     }
-    if (!strcmp(field, "reason") || !strcmp(field, "reportingComponent") ||
-        !strcmp(field, "type"))
+    if (!strcmp(field, "reason") || !strcmp(field, "reportingComponent") || !strcmp(field, "type"))
         return ju_str(obj, field);
     return NULL;
 }

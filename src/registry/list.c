@@ -12,15 +12,17 @@
 
 #include "svc/api.h"
 #include "svc/apierr.h"
+#include "svc/field_error.h"
 #include "svc/selector.h"
 #include "svc/store.h"
 #include "svc/strbuf.h"
 #include "svc/util.h"
 
-#include <errno.h>
+#include <ctype.h>
 #include <jansson.h>
 #include <stdlib.h>
 #include <string.h>
+#include <strings.h>
 
 static const char b64url[] =
     "ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789-_";
@@ -46,19 +48,29 @@ static char *base64url_encode(const char *data, size_t len)
     return strbuf_detach(&sb, NULL);
 }
 
-/* Decode base64url (padding tolerated); NULL when malformed. */
-static char *base64url_decode(const char *s, size_t *len_out)
+/*
+ * base64.RawURLEncoding.DecodeString: no padding, CR and LF skipped, and the first bad byte
+ * reported by its index ("illegal base64 data at input byte N", which the caller writes).
+ * Returns the bytes (caller frees), or NULL with *bad_at set.
+ */
+static char *base64url_decode(const char *s, size_t *len_out, size_t *bad_at)
 {
     struct strbuf sb;
     strbuf_init(&sb, STRBUF_NO_LIMIT);
     unsigned acc = 0;
-    int bits = 0;
-    for (const char *p = s; *p && *p != '='; p++) {
-        const char *pos = strchr(b64url, *p);
-        if (!pos || !*p) {
+    int bits = 0, in_quantum = 0;
+    size_t i, last = 0;
+    for (i = 0; s[i]; i++) {
+        if (s[i] == '\r' || s[i] == '\n')
+            continue;
+        const char *pos = strchr(b64url, s[i]);
+        if (!pos) {
+            *bad_at = i;
             strbuf_release(&sb);
             return NULL;
         }
+        last = i;
+        in_quantum = (in_quantum + 1) % 4;
         acc = (acc << 6) | (unsigned)(pos - b64url);
         bits += 6;
         if (bits >= 8) {
@@ -66,10 +78,18 @@ static char *base64url_decode(const char *s, size_t *len_out)
             strbuf_addch(&sb, (char)((acc >> bits) & 0xff));
         }
     }
+    if (in_quantum == 1) {
+        /* One character cannot carry a byte: Go blames that character. */
+        *bad_at = last;
+        strbuf_release(&sb);
+        return NULL;
+    }
     return strbuf_detach(&sb, len_out);
 }
 
-static char *continue_encode(uint64_t rv, const char *rel_key)
+/* The token of a page that ended with rel_key (relative to the list prefix), at revision rv
+   (-1: "the latest", as etcd3's handleCompactedErrorForPaging writes it). */
+static char *continue_encode(long long rv, const char *rel_key)
 {
     struct strbuf start;
     strbuf_init(&start, STRBUF_NO_LIMIT);
@@ -85,40 +105,161 @@ static char *continue_encode(uint64_t rv, const char *rel_key)
     return out;
 }
 
-/* 0 with *rv and *start_rel (caller frees) set, or -1 with a 400 in err. */
-static int continue_decode(const char *token, uint64_t *rv, char **start_rel, struct apierr *err)
+/* encoding/json's name for the JSON type of v, as its UnmarshalTypeError prints it. */
+static const char *go_json_type(const json_t *v)
 {
-    size_t len;
-    char *raw = base64url_decode(token, &len);
-    json_error_t jerr;
-    json_t *tok = raw ? json_loadb(raw, len, JSON_ALLOW_NUL, &jerr) : NULL;
-    free(raw);
-    const char *v = ju_str(tok, "v");
-    json_t *jrv = ju_get(tok, "rv");
-    json_t *jstart = ju_get(tok, "start");
-    if (!tok || !v || strcmp(v, "meta.k8s.io/v1") || !json_is_integer(jrv) ||
-        json_integer_value(jrv) <= 0 || !json_is_string(jstart)) {
-        json_decref(tok);
-        return apierr_simple(err, APIERR_BAD_REQUEST,
-                             "invalid continue token: continue key is not valid: %s",
-                             !tok ? "illegal base64 data" : "incorrect encoded start resourceVersion "
-                                                             "(version meta.k8s.io/v1)");
+    switch (json_typeof(v)) {
+    case JSON_OBJECT: return "object";
+    case JSON_ARRAY: return "array";
+    case JSON_STRING: return "string";
+    case JSON_TRUE:
+    case JSON_FALSE: return "bool";
+    default: return "number";
     }
-    size_t n = json_string_length(jstart);
-    const char *s = json_string_value(jstart);
-    /* The key the previous page ended with, followed by the NUL that starts after it. */
+}
+
+/* The member encoding/json would decode into a struct field: names match case-insensitively
+   and the last match wins. NULL when absent or null (which leaves the field zero). */
+static json_t *go_json_field(const json_t *obj, const char *name)
+{
+    json_t *found = NULL;
+    const char *k;
+    json_t *v;
+    json_object_foreach((json_t *)obj, k, v) {
+        if (!strcasecmp(k, name))
+            found = v;
+    }
+    return json_is_null(found) ? NULL : found;
+}
+
+/* The text of a json.Unmarshal failure of the token into storage's continueToken. */
+static char *token_json_error(const char *raw, size_t len, json_t *tok, const json_error_t *jerr)
+{
+    if (!tok) {
+        size_t i = 0;
+        while (i < len && strchr(" \t\r\n", raw[i]))
+            i++;
+        if (i == len || (size_t)jerr->position >= len)
+            return xstrdup("unexpected end of JSON input");
+        if (!strchr("{[\"-0123456789tfn", raw[i]))
+            return isprint((unsigned char)raw[i])
+                       ? xasprintf("invalid character '%c' looking for beginning of value",
+                                   raw[i])
+                       : xasprintf("invalid character '\\x%02x' looking for beginning of value",
+                                   (unsigned char)raw[i]);
+        return xstrdup(jerr->text);
+    }
+    if (!json_is_object(tok))
+        return xasprintf("json: cannot unmarshal %s into Go value of type storage.continueToken",
+                         go_json_type(tok));
+    static const struct {
+        const char *name;
+        const char *go_type;
+    } fields[] = {{"v", "string"}, {"rv", "int64"}, {"start", "string"}};
+    for (size_t i = 0; i < sizeof(fields) / sizeof(fields[0]); i++) {
+        json_t *v = go_json_field(tok, fields[i].name);
+        bool want_int = !strcmp(fields[i].go_type, "int64");
+        if (!v || (want_int ? json_is_integer(v) : json_is_string(v)))
+            continue;
+        if (want_int && json_is_real(v)) {
+            char num[64];
+            snprintf(num, sizeof(num), "%g", json_real_value(v));
+            return xasprintf("json: cannot unmarshal number %s into Go struct field "
+                             "continueToken.%s of type int64", num, fields[i].name);
+        }
+        return xasprintf("json: cannot unmarshal %s into Go struct field continueToken.%s of "
+                         "type %s", go_json_type(v), fields[i].name, fields[i].go_type);
+    }
+    return NULL;
+}
+
+/* Is "/" + key what path.Clean leaves unchanged (no empty, "." or ".." segment, no trailing
+   slash)? Upstream refuses a token whose key is not, against path traversal. */
+static bool path_is_clean(const char *key, size_t n)
+{
+    size_t i = key[0] == '/' ? 1 : 0;
+    if (i == n)
+        return true; /* "/" */
+    size_t seg = i;
+    for (; i <= n; i++) {
+        if (i < n && key[i] != '/')
+            continue;
+        size_t len = i - seg;
+        if (len == 0 || (len == 1 && key[seg] == '.') ||
+            (len == 2 && key[seg] == '.' && key[seg + 1] == '.'))
+            return false;
+        seg = i + 1;
+    }
+    return true;
+}
+
+/*
+ * storage.DecodeContinue: 0 with *rv (positive: that revision; negative: the latest) and
+ * *start_rel (the key relative to the list prefix, its trailing NUL removed; caller frees), or
+ * -1 with the 400 upstream gives.
+ */
+static int continue_decode(const char *token, long long *rv, char **start_rel, struct apierr *err)
+{
+    size_t len = 0, bad_at = 0;
+    char *why = NULL;
+    json_t *tok = NULL;
+    char *raw = base64url_decode(token, &len, &bad_at);
+    if (!raw) {
+        why = xasprintf("continue key is not valid: illegal base64 data at input byte %zu",
+                        bad_at);
+        goto bad;
+    }
+    json_error_t jerr;
+    tok = json_loadb(raw, len, JSON_ALLOW_NUL | JSON_DECODE_ANY, &jerr);
+    char *jmsg = token_json_error(raw, len, tok, &jerr);
+    free(raw);
+    if (jmsg) {
+        why = xasprintf("continue key is not valid: %s", jmsg);
+        free(jmsg);
+        goto bad;
+    }
+    json_t *jv = go_json_field(tok, "v"), *jrv = go_json_field(tok, "rv");
+    json_t *jstart = go_json_field(tok, "start");
+    const char *v = jv ? json_string_value(jv) : "";
+    if (strcmp(v, "meta.k8s.io/v1")) {
+        why = xasprintf("continue key is not valid: server does not recognize this encoded "
+                        "version %s", v);
+        goto bad;
+    }
+    long long r = jrv ? (long long)json_integer_value(jrv) : 0;
+    if (r == 0) {
+        why = xstrdup("continue key is not valid: incorrect encoded start resourceVersion "
+                      "(version meta.k8s.io/v1)");
+        goto bad;
+    }
+    size_t n = jstart ? json_string_length(jstart) : 0;
+    const char *s = jstart ? json_string_value(jstart) : "";
+    if (n == 0) {
+        why = xstrdup("continue key is not valid: encoded start key empty (version "
+                      "meta.k8s.io/v1)");
+        goto bad;
+    }
+    if (!path_is_clean(s, n)) {
+        why = xasprintf("continue key is not valid: %.*s", (int)strnlen(s, n), s);
+        goto bad;
+    }
+    /* keyPrefix + the cleaned key without its leading slash; the NUL that ends the previous
+       page's key makes the next page start strictly after it, which start_after expresses. */
+    if (s[0] == '/') {
+        s++;
+        n--;
+    }
     if (n && s[n - 1] == '\0')
         n--;
-    if (memchr(s, '\0', n) || strstr(s, "..") || (n && s[0] == '/')) {
-        json_decref(tok);
-        return apierr_simple(err, APIERR_BAD_REQUEST,
-                             "invalid continue token: continue key is not valid: %s",
-                             "key must not contain a relative path or NUL");
-    }
-    *rv = (uint64_t)json_integer_value(jrv);
+    *rv = r;
     *start_rel = xstrndup(s, n);
     json_decref(tok);
     return 0;
+bad:
+    json_decref(tok);
+    apierr_simple(err, APIERR_BAD_REQUEST, "invalid continue token: %s", why);
+    free(why);
+    return -1;
 }
 
 struct reg_filter {
@@ -157,15 +298,15 @@ static bool filter_accepts(void *ctx, const struct store_obj *obj)
     return true;
 }
 
-static int parse_selectors(const struct reg_kind *kind, bool res_namespaced,
-                           const struct reg_list_opts *opts, struct reg_filter *f,
-                           struct apierr *err)
+/* The selectors' syntax, as DecodeParameters parses them: 0, or -1 with the 400. */
+static int parse_selectors(const struct reg_kind *kind, const char *labels, const char *fields,
+                           struct reg_filter *f, struct apierr *err)
 {
     char *msg = NULL;
     memset(f, 0, sizeof(*f));
     f->kind = kind;
-    if (!ju_empty(opts->label_selector)) {
-        f->labels = label_selector_parse(opts->label_selector, &msg);
+    if (!ju_empty(labels)) {
+        f->labels = label_selector_parse(labels, &msg);
         if (!f->labels)
             goto bad;
         if (label_selector_empty(f->labels)) {
@@ -173,32 +314,10 @@ static int parse_selectors(const struct reg_kind *kind, bool res_namespaced,
             f->labels = NULL;
         }
     }
-    if (!ju_empty(opts->field_selector)) {
-        f->fields = field_selector_parse(opts->field_selector, &msg);
+    if (!ju_empty(fields)) {
+        f->fields = field_selector_parse(fields, &msg);
         if (!f->fields)
             goto bad;
-        int rc;
-        if (kind->selectable_fields) {
-            /* The kind's own list plus the two metadata fields every kind supports. */
-            const char *all[32];
-            size_t n = 0;
-            all[n++] = "metadata.name";
-            /* Cluster-scoped kinds (Namespace, Node) have no namespace field upstream. */
-            if (res_namespaced)
-                all[n++] = "metadata.namespace";
-            for (const char *const *p = kind->selectable_fields; *p && n < 31; p++)
-                all[n++] = *p;
-            all[n] = NULL;
-            rc = field_selector_check_supported(f->fields, all, &msg);
-        } else {
-            rc = field_selector_check_default(f->fields, &msg);
-        }
-        if (rc)
-            goto bad;
-        if (field_selector_empty(f->fields)) {
-            field_selector_free(f->fields);
-            f->fields = NULL;
-        }
     }
     return 0;
 bad:
@@ -210,13 +329,55 @@ bad:
     return -1;
 }
 
+/* The kind's field-label conversion (the selector's Transform in ListResource, after the
+   ListOptions checks): 0, or -1 with the 400 for an unsupported field. */
+static int check_fields(bool res_namespaced, struct reg_filter *f, struct apierr *err)
+{
+    char *msg = NULL;
+    if (!f->fields)
+        return 0;
+    int rc;
+    if (f->kind->selectable_fields) {
+        /* The kind's own list plus the metadata fields every kind supports. */
+        const char *all[32];
+        size_t n = 0;
+        all[n++] = "metadata.name";
+        /* Cluster-scoped kinds (Namespace, Node) have no namespace field upstream. */
+        if (res_namespaced)
+            all[n++] = "metadata.namespace";
+        for (const char *const *p = f->kind->selectable_fields; *p && n < 31; p++)
+            all[n++] = *p;
+        all[n] = NULL;
+        rc = field_selector_check_supported(f->fields, all, &msg);
+    } else {
+        rc = field_selector_check_default(f->fields, &msg);
+    }
+    if (rc) {
+        apierr_simple(err, APIERR_BAD_REQUEST, "%s", msg ? msg : "invalid selector");
+        free(msg);
+        return -1;
+    }
+    if (field_selector_empty(f->fields)) {
+        field_selector_free(f->fields);
+        f->fields = NULL;
+    }
+    return 0;
+}
+
+static void release_selectors(struct reg_filter *f)
+{
+    label_selector_free(f->labels);
+    field_selector_free(f->fields);
+    memset(f, 0, sizeof(*f));
+}
+
 struct reg_filter *reg_filter_new(const struct api_resource *res, const char *label_selector,
                                   const char *field_selector, struct apierr *err)
 {
     struct reg_filter *f = xcalloc(1, sizeof(*f));
-    struct reg_list_opts lo = {.label_selector = label_selector,
-                               .field_selector = field_selector};
-    if (parse_selectors(registry_kind(res), res->namespaced, &lo, f, err)) {
+    if (parse_selectors(registry_kind(res), label_selector, field_selector, f, err) ||
+        check_fields(res->namespaced, f, err)) {
+        release_selectors(f);
         free(f);
         return NULL;
     }
@@ -242,19 +403,92 @@ bool reg_filter_match(const struct reg_filter *f, const struct store_obj *obj)
     return filter_accepts((void *)f, obj);
 }
 
-static int parse_rv(const char *s, uint64_t *out)
+/* strconv.ParseUint(s, 10, 64): 0, 1 for a syntax error, 2 for a value out of range. */
+static int go_parse_uint(const char *s, uint64_t *out)
 {
-    if (ju_empty(s))
-        return 1; /* absent */
-    char *end;
-    errno = 0;
-    unsigned long long v = strtoull(s, &end, 10);
-    if (*end || errno || s[0] == '-')
-        return -1;
+    uint64_t v = 0;
+    if (!*s)
+        return 1;
+    for (const char *p = s; *p; p++) {
+        if (*p < '0' || *p > '9')
+            return 1;
+        unsigned d = (unsigned)(*p - '0');
+        if (v > (UINT64_MAX - d) / 10)
+            return 2;
+        v = v * 10 + d;
+    }
     *out = v;
     return 0;
 }
 
+/* ValidateListOptions of a list (apimachinery internalversion/validation): 0, or -1 with the
+   422. (Its sendInitialEvents check needs the parameter, which the list options lack.) */
+static int validate_list_options(const struct reg_list_opts *opts, struct apierr *err)
+{
+    const char *match = opts->resource_version_match;
+    const char *rv = opts->resource_version;
+    struct field_errors errs;
+    if (ju_empty(match))
+        return 0;
+    fe_init(&errs);
+    if (ju_empty(rv))
+        fe_forbidden(&errs, "resourceVersionMatch",
+                     "resourceVersionMatch is forbidden unless resourceVersion is provided");
+    if (!ju_empty(opts->continue_token))
+        fe_forbidden(&errs, "resourceVersionMatch",
+                     "resourceVersionMatch is forbidden when continue is provided");
+    if (strcmp(match, "Exact") && strcmp(match, "NotOlderThan")) {
+        static const char *const supported[] = {"Exact", "NotOlderThan", ""};
+        char *q = fe_quote(match);
+        fe_not_supported(&errs, "resourceVersionMatch", q, supported, 3);
+        free(q);
+    }
+    if (!strcmp(match, "Exact") && rv && !strcmp(rv, "0"))
+        fe_forbidden(&errs, "resourceVersionMatch",
+                     "resourceVersionMatch \"exact\" is forbidden for resourceVersion \"0\"");
+    int rc = 0;
+    if (errs.len)
+        rc = apierr_invalid(err, "meta.k8s.io", "ListOptions", "", &errs);
+    fe_release(&errs);
+    return rc;
+}
+
+/* storage.ValidateListOptions's 400 for a version that does not parse. */
+static int invalid_rv(const char *rv, int rc, struct apierr *err)
+{
+    struct field_errors errs;
+    fe_init(&errs);
+    char *q = fe_quote(rv);
+    char *detail = xasprintf("strconv.ParseUint: parsing %s: %s", q,
+                             rc == 2 ? "value out of range" : "invalid syntax");
+    fe_invalid(&errs, "resourceVersion", q, detail);
+    char *msg = fe_aggregate(&errs);
+    apierr_simple(err, APIERR_BAD_REQUEST, "invalid resource version: %s", msg);
+    free(msg);
+    free(detail);
+    free(q);
+    fe_release(&errs);
+    return -1;
+}
+
+/* storage.NewTooLargeResourceVersionError, as the watch cache returns it after its wait. */
+static int too_large_rv(uint64_t rv, uint64_t now, struct apierr *err)
+{
+    apierr_simple(err, APIERR_TIMEOUT, "Timeout: Too large resource version: %llu, current: %llu",
+                  (unsigned long long)rv, (unsigned long long)now);
+    err->retry_after_seconds = 1;
+    err->causes = json_pack("[{s:s,s:s}]", "reason", "ResourceVersionTooLarge", "message",
+                            "Too large resource version");
+    return -1;
+}
+
+/*
+ * Which state a list reads, after apiserver's cacher and its delegation to etcd (v0.33
+ * delegator.ShouldDelegateList, watchCache.list, etcd3 GetList): a continue token reads its
+ * revision (a negative one: the latest); Exact, and the legacy "limit with a version", read
+ * that revision; everything else reads the current state, which must not be older than the
+ * version asked for. "0" reads the cache with no paging at all (computeListLimit).
+ */
 int registry_list(struct registry *reg, const struct reg_req *req,
                   const struct reg_list_opts *opts, struct reg_list *out, struct apierr *err)
 {
@@ -262,63 +496,58 @@ int registry_list(struct registry *reg, const struct reg_req *req,
     struct reg_filter f;
     char *prefix = registry_prefix(req->res, req->ns);
     char *start_rel = NULL, *start_key = NULL;
+    const char *rvs = opts->resource_version;
+    const char *match = opts->resource_version_match;
     int rc = -1;
     memset(out, 0, sizeof(*out));
     out->remaining = -1;
-    if (parse_selectors(kind, req->res->namespaced, opts, &f, err)) {
+    /* In upstream's order: parameter decoding, ListOptions validation, field labels. */
+    if (parse_selectors(kind, opts->label_selector, opts->field_selector, &f, err)) {
         free(prefix);
         return -1;
     }
+    if (validate_list_options(opts, err) || check_fields(req->res->namespaced, &f, err))
+        goto out;
     struct store_list_opts lo = {.prefix = prefix, .limit = opts->limit,
                                  .filter = (f.labels || f.fields) ? filter_accepts : NULL,
                                  .filter_ctx = &f};
     uint64_t rv = 0;
-    int has_rv = parse_rv(opts->resource_version, &rv);
-    const char *match = opts->resource_version_match;
-    if (has_rv < 0) {
-        apierr_simple(err, APIERR_BAD_REQUEST, "invalid resource version: %s",
-                      opts->resource_version);
-        goto out;
-    }
-    if (!ju_empty(match) && strcmp(match, "NotOlderThan") && strcmp(match, "Exact")) {
-        apierr_simple(err, APIERR_BAD_REQUEST,
-                      "resourceVersionMatch: Unsupported value: \"%s\": supported values: "
-                      "\"Exact\", \"NotOlderThan\"", match);
-        goto out;
-    }
-    if (!ju_empty(match) && has_rv) {
-        apierr_simple(err, APIERR_BAD_REQUEST,
-                      "resourceVersionMatch is forbidden unless resourceVersion is provided");
-        goto out;
-    }
     if (!ju_empty(opts->continue_token)) {
-        uint64_t tok_rv = 0;
+        long long tok_rv = 0;
         if (continue_decode(opts->continue_token, &tok_rv, &start_rel, err))
             goto out;
-        if (has_rv == 0 && rv != 0) {
+        if (!ju_empty(rvs) && strcmp(rvs, "0")) {
             apierr_simple(err, APIERR_BAD_REQUEST,
                           "specifying resource version is not allowed when using continue");
             goto out;
         }
         start_key = xasprintf("%s%s", prefix, start_rel);
         lo.start_after = start_key;
-        lo.at_rv = tok_rv;
-    } else if (has_rv == 0 && rv != 0) {
-        /* Exact, or a paged list from a given revision (the legacy meaning of limit + rv). */
-        bool exact = (match && !strcmp(match, "Exact")) || (ju_empty(match) && opts->limit);
-        uint64_t now = store_revision(reg->store);
-        if (rv > now) {
-            apierr_simple(err, APIERR_TIMEOUT, "Too large resource version: %llu, current: %llu",
-                          (unsigned long long)rv, (unsigned long long)now);
+        lo.at_rv = tok_rv > 0 ? (uint64_t)tok_rv : 0;
+    } else if (!ju_empty(rvs)) {
+        int prc = go_parse_uint(rvs, &rv);
+        if (prc) {
+            invalid_rv(rvs, prc, err);
             goto out;
         }
-        if (exact)
+        bool exact = (match && !strcmp(match, "Exact")) ||
+                     (ju_empty(match) && opts->limit && strcmp(rvs, "0"));
+        uint64_t now = store_revision(reg->store);
+        if (rv > now) {
+            too_large_rv(rv, now, err);
+            goto out;
+        }
+        if (exact && rv)
             lo.at_rv = rv;
+        if (!strcmp(rvs, "0"))
+            lo.limit = 0;
     }
     struct store_list_result lr;
     int src = store_list(reg->store, &lo, &lr);
     if (src == STORE_ERR_EXPIRED) {
-        if (start_key) {
+        /* What etcd3's interpretListError says once the revision is compacted. The fresh
+           token upstream adds (metadata.continue, rv -1) needs a field in the Status. */
+        if (start_key)
             apierr_simple(err, APIERR_EXPIRED,
                           "The provided continue parameter is too old to display a consistent "
                           "list result. You can start a new list without the continue parameter, "
@@ -327,10 +556,13 @@ int registry_list(struct registry *reg, const struct reg_req *req,
                           "inconsistent list - objects that were created, modified, or deleted "
                           "between the time the first chunk was returned and now may show up in "
                           "the list.");
-        } else {
+        else
             apierr_simple(err, APIERR_EXPIRED,
                           "The resourceVersion for the provided list is too old.");
-        }
+        goto out;
+    }
+    if (src == STORE_ERR_TOO_NEW) {
+        too_large_rv(lo.at_rv, store_revision(reg->store), err);
         goto out;
     }
     if (src != STORE_OK) {
@@ -343,12 +575,11 @@ int registry_list(struct registry *reg, const struct reg_req *req,
     out->remaining = lr.more ? lr.remaining : -1;
     if (lr.more && lr.n) {
         const char *last = lr.items[lr.n - 1]->key;
-        out->continue_token = continue_encode(lr.rv, last + strlen(prefix));
+        out->continue_token = continue_encode((long long)lr.rv, last + strlen(prefix));
     }
     rc = 0;
 out:
-    label_selector_free(f.labels);
-    field_selector_free(f.fields);
+    release_selectors(&f);
     free(prefix);
     free(start_rel);
     free(start_key);

@@ -16,15 +16,12 @@
  */
 #include "registry_private.h"
 
-#include "svc/api.h"
 #include "svc/apierr.h"
 #include "svc/store.h"
 #include "svc/util.h"
-#include "svc/validate.h"
 #include "svc/validate_workloads.h"
 
 #include <jansson.h>
-#include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 
@@ -33,18 +30,20 @@
 
 static const char token_mount_path[] = "/var/run/secrets/kubernetes.io/serviceaccount";
 
-/* ---- defaulting --------------------------------------------------------------------------------
+/* ---- defaulting ---------------------------------------------------------------------------------
  * v1 defaulting, then the v1 conversion's PodIP / PodIPs and HostIP / HostIPs rules: the
- * singular field wins when both are set and differ, and each fills the other. */
+ * singular field wins when both are set and differ, and fills an empty list. The internal type
+ * has no PodIP, so podIP is then podIPs[0]; it has a HostIP, so an empty hostIP stays empty
+ * (and validation says hostIPs[0] must equal it). */
 
-static void sync_ip_pair(json_t *status, const char *one, const char *list)
+static void sync_ip_pair(json_t *status, const char *one, const char *list, bool fill_one)
 {
     const char *ip = ju_str(status, one);
     json_t *ips = ju_arr(status, list);
     const char *first = ju_str(json_array_get(ips, 0), "ip");
     if (!ju_empty(ip) && (!json_array_size(ips) || !first || strcmp(first, ip)))
         json_object_set_new(status, list, json_pack("[{s:s}]", "ip", ip));
-    else if (ju_empty(ip) && !ju_empty(first))
+    else if (fill_one && ju_empty(ip) && !ju_empty(first))
         json_object_set_new(status, one, json_string(first));
 }
 
@@ -53,18 +52,19 @@ static void pod_defaults(json_t *obj)
     validate_default_pod_spec(ju_ensure_obj(obj, "spec"), true);
     json_t *status = ju_obj(obj, "status");
     if (status) {
-        sync_ip_pair(status, "podIP", "podIPs");
-        sync_ip_pair(status, "hostIP", "hostIPs");
+        sync_ip_pair(status, "podIP", "podIPs", true);
+        sync_ip_pair(status, "hostIP", "hostIPs", false);
     }
 }
 
-/* ---- admission ---------------------------------------------------------------------------------- */
+/* ---- admission ------------------------------------------------------------------------------- */
 
 static bool mounts_token_path(const json_t *container)
 {
     size_t i;
     json_t *m;
-    json_array_foreach(ju_arr(container, "volumeMounts"), i, m) {
+    json_array_foreach(ju_arr(container, "volumeMounts"), i, m)
+    {
         const char *p = ju_str(m, "mountPath");
         if (p && !strcmp(p, token_mount_path))
             return true;
@@ -102,7 +102,8 @@ static void admit_service_account(json_t *pod)
     bool has_volume = false;
     size_t i;
     json_t *v;
-    json_array_foreach(ju_arr(spec, "volumes"), i, v) {
+    json_array_foreach(ju_arr(spec, "volumes"), i, v)
+    {
         const char *n = ju_str(v, "name");
         if (n && !strncmp(n, "kube-api-access-", 16)) {
             name = xstrdup(n);
@@ -119,7 +120,8 @@ static void admit_service_account(json_t *pod)
     static const char *const lists[] = {"initContainers", "containers"};
     for (size_t l = 0; l < 2; l++) {
         json_t *c;
-        json_array_foreach(ju_arr(spec, lists[l]), i, c) {
+        json_array_foreach(ju_arr(spec, lists[l]), i, c)
+        {
             if (!json_is_object(c) || mounts_token_path(c))
                 continue;
             json_t *mounts = ju_arr(c, "volumeMounts");
@@ -154,7 +156,8 @@ static void admit_default_tolerations(json_t *pod)
     bool tolerated[2] = {false, false};
     size_t i;
     json_t *t;
-    json_array_foreach(tols, i, t) {
+    json_array_foreach(tols, i, t)
+    {
         const char *key = ju_str(t, "key"), *effect = ju_str(t, "effect");
         bool effect_ok = ju_empty(effect) || !strcmp(effect, "NoExecute");
         for (int k = 0; k < 2; k++)
@@ -167,9 +170,9 @@ static void admit_default_tolerations(json_t *pod)
             tols = json_array();
             json_object_set_new(spec, "tolerations", tols);
         }
-        json_array_append_new(tols, json_pack("{s:s,s:s,s:s,s:i}", "key", keys[k], "operator",
-                                              "Exists", "effect", "NoExecute", "tolerationSeconds",
-                                              300));
+        json_array_append_new(tols,
+                              json_pack("{s:s,s:s,s:s,s:i}", "key", keys[k], "operator", "Exists",
+                                        "effect", "NoExecute", "tolerationSeconds", 300));
     }
 }
 
@@ -239,8 +242,8 @@ static int check_quantities(const json_t *spec, const char *kind, struct apierr 
     const char *msg = NULL;
     if (!validate_pod_spec_bad_quantity(spec, &msg))
         return 0;
-    return apierr_simple(err, APIERR_BAD_REQUEST, "%s in version \"v1\" cannot be handled as a %s: %s",
-                         kind, kind, msg);
+    return apierr_simple(err, APIERR_BAD_REQUEST,
+                         "%s in version \"v1\" cannot be handled as a %s: %s", kind, kind, msg);
 }
 
 static int pod_begin_create(struct reg_write *w, struct apierr *err)
@@ -269,21 +272,21 @@ static int pod_begin_update(struct reg_write *w, struct apierr *err)
     return 0;
 }
 
-/* ---- prepare ------------------------------------------------------------------------------------ */
+/* ---- prepare --------------------------------------------------------------------------------- */
 
 static void pod_prepare_create(struct reg_write *w)
 {
     json_t *spec = ju_ensure_obj(w->obj, "spec");
-    json_t *status = json_pack("{s:s,s:s}", "phase", "Pending", "qosClass",
-                               validate_pod_qos_class(spec));
+    json_t *status =
+        json_pack("{s:s,s:s}", "phase", "Pending", "qosClass", validate_pod_qos_class(spec));
     /* applySchedulingGatedCondition (UpdatePodCondition stamps the transition time) */
     char now[UTIL_RFC3339_LEN];
     util_format_time(util_now().tv_sec, now);
     if (json_array_size(ju_arr(spec, "schedulingGates")))
         json_object_set_new(status, "conditions",
                             json_pack("[{s:s,s:s,s:n,s:s,s:s,s:s}]", "type", "PodScheduled",
-                                      "status", "False", "lastProbeTime", "lastTransitionTime",
-                                      now, "reason", "SchedulingGated", "message",
+                                      "status", "False", "lastProbeTime", "lastTransitionTime", now,
+                                      "reason", "SchedulingGated", "message",
                                       "Scheduling is blocked due to non-empty scheduling gates"));
     json_object_set_new(w->obj, "status", status);
 }
@@ -359,38 +362,30 @@ static void pod_prepare_status_update(struct reg_write *w)
         json_object_set_new(status, "qosClass", json_string(qos));
 }
 
-/* ---- validation --------------------------------------------------------------------------------- */
+/* ---- validation ------------------------------------------------------------------------------ */
 
+/* Append a warning once (validation may run again when a generated name collides). */
 static void add_warning(struct reg_write *w, const char *text)
 {
-    if (w->req->warnings)
-        json_array_append_new(w->req->warnings, json_string(text));
+    if (!w->req->warnings)
+        return;
+    size_t i;
+    json_t *v;
+    json_array_foreach(w->req->warnings, i, v)
+    {
+        if (json_is_string(v) && !strcmp(json_string_value(v), text))
+            return;
+    }
+    json_array_append_new(w->req->warnings, json_string(text));
 }
 
 static void pod_validate_create(struct reg_write *w, struct field_errors *errs)
 {
-    const char *name = ju_meta_str(w->obj, "name");
-    struct validate_msgs msgs;
-    if (validate_is_dns1123_label(name ? name : "", &msgs)) {
-        /* Go's %v of a []string: the messages in brackets, separated by spaces. */
-        size_t len = 3;
-        for (size_t i = 0; i < msgs.len; i++)
-            len += strlen(msgs.msg[i]) + 1;
-        char *list = xcalloc(1, len);
-        strcat(list, "[");
-        for (size_t i = 0; i < msgs.len; i++) {
-            if (i)
-                strcat(list, " ");
-            strcat(list, msgs.msg[i]);
-        }
-        strcat(list, "]");
-        char *text = xasprintf("metadata.name: this is used in the Pod's hostname, which can "
-                               "result in surprising behavior; a DNS label is recommended: %s",
-                               list);
-        add_warning(w, text);
-        free(text);
-        free(list);
-    }
+    char *warning =
+        validate_name_dns_label_warning(ju_meta_str(w->obj, "name"), "the Pod's hostname");
+    if (warning)
+        add_warning(w, warning);
+    free(warning);
     validate_pod(errs, w->obj);
 }
 
@@ -406,7 +401,7 @@ static void pod_validate_status_update(struct reg_write *w, struct field_errors 
     validate_pod_status_update(errs, w->obj, w->old);
 }
 
-/* ---- graceful deletion ---------------------------------------------------------------------------- */
+/* ---- graceful deletion ----------------------------------------------------------------------- */
 
 enum grace_plan { GRACE_DELETE_NOW, GRACE_PENDING, GRACE_MARK };
 
@@ -524,8 +519,8 @@ static int pod_begin_delete(struct registry *reg, const struct reg_req *req,
                 rc = 0;
                 goto out;
             }
-            struct store_write sw = {.op = STORE_OP_UPDATE, .key = key, .obj = marked,
-                                     .expect_rv = cur->rv};
+            struct store_write sw = {
+                .op = STORE_OP_UPDATE, .key = key, .obj = marked, .expect_rv = cur->rv};
             int src = store_write(store, &sw, &target, NULL);
             if (src != STORE_OK && src != STORE_ERR_CONFLICT && src != STORE_ERR_NOT_FOUND) {
                 rc = apierr_internal(err, "storage error %d", src);
@@ -576,14 +571,20 @@ out:
     return rc;
 }
 
-/* ---- field selectors ---------------------------------------------------------------------------
+/* ---- field selectors ----------------------------------------------------------------------------
  * ToSelectableFields. status.podIPs is accepted by the field label conversion but absent from
  * the set, so it always reads "" (upstream's quirk, kept). */
 
-static const char *const pod_fields[] = {
-    "spec.nodeName",      "spec.restartPolicy", "spec.schedulerName", "spec.serviceAccountName",
-    "spec.hostNetwork",   "status.phase",       "status.podIP",       "status.podIPs",
-    "status.nominatedNodeName", NULL};
+static const char *const pod_fields[] = {"spec.nodeName",
+                                         "spec.restartPolicy",
+                                         "spec.schedulerName",
+                                         "spec.serviceAccountName",
+                                         "spec.hostNetwork",
+                                         "status.phase",
+                                         "status.podIP",
+                                         "status.podIPs",
+                                         "status.nominatedNodeName",
+                                         NULL};
 
 static const char *pod_field_value(const json_t *obj, const char *field, char *buf)
 {
@@ -611,8 +612,9 @@ static const char *pod_field_value(const json_t *obj, const char *field, char *b
 const struct reg_kind reg_kind_pod = {
     .group = "",
     .resource = "pods",
-    .flags = REG_RETURN_DELETED | REG_HAS_GENERATION | REG_STATUS_RESET_ON_CREATE |
-             REG_UPDATE_KEEPS_STATUS,
+    /* Not REG_UPDATE_KEEPS_STATUS: prepare_update keeps the status itself, except for the
+       server's binding writes. */
+    .flags = REG_RETURN_DELETED | REG_HAS_GENERATION | REG_STATUS_RESET_ON_CREATE,
     .name_rule = REG_NAME_DNS1123_SUBDOMAIN,
     .defaults = pod_defaults,
     .prepare_create = pod_prepare_create,

@@ -8,7 +8,6 @@
 
 #include "svc/apierr.h"
 #include "svc/util.h"
-#include "svc/validate.h"
 #include "svc/validate_workloads.h"
 
 #include <jansson.h>
@@ -73,36 +72,28 @@ static void replicaset_prepare_status_update(struct reg_write *w)
     json_object_set_new(w->obj, "spec", spec ? json_deep_copy(spec) : json_object());
 }
 
+/* Append a warning once (validation may run again when a generated name collides). */
 static void add_warning(struct reg_write *w, const char *text)
 {
-    if (w->req->warnings)
-        json_array_append_new(w->req->warnings, json_string(text));
+    if (!w->req->warnings)
+        return;
+    size_t i;
+    json_t *v;
+    json_array_foreach(w->req->warnings, i, v)
+    {
+        if (json_is_string(v) && !strcmp(json_string_value(v), text))
+            return;
+    }
+    json_array_append_new(w->req->warnings, json_string(text));
 }
 
 static void replicaset_validate_create(struct reg_write *w, struct field_errors *errs)
 {
-    const char *name = ju_meta_str(w->obj, "name");
-    struct validate_msgs msgs;
-    if (validate_is_dns1123_label(name ? name : "", &msgs)) {
-        /* Go's %v of a []string: the messages in brackets, separated by spaces. */
-        size_t len = 3;
-        for (size_t i = 0; i < msgs.len; i++)
-            len += strlen(msgs.msg[i]) + 1;
-        char *list = xcalloc(1, len);
-        strcat(list, "[");
-        for (size_t i = 0; i < msgs.len; i++) {
-            if (i)
-                strcat(list, " ");
-            strcat(list, msgs.msg[i]);
-        }
-        strcat(list, "]");
-        char *text = xasprintf("metadata.name: this is used in Pod names and hostnames, which can "
-                               "result in surprising behavior; a DNS label is recommended: %s",
-                               list);
-        add_warning(w, text);
-        free(text);
-        free(list);
-    }
+    char *warning =
+        validate_name_dns_label_warning(ju_meta_str(w->obj, "name"), "Pod names and hostnames");
+    if (warning)
+        add_warning(w, warning);
+    free(warning);
     validate_replicaset(errs, w->obj);
 }
 

@@ -92,9 +92,13 @@ static size_t parse_accept(const char *header, struct accept_clause *out, size_t
         struct accept_clause c = {.q = 1.0};
         const char *slash = memchr(clause, '/', range_len);
         if (slash) {
-            copy_token(c.type, sizeof(c.type), clause, (size_t)(slash - clause));
-            copy_token(c.subtype, sizeof(c.subtype), slash + 1,
-                       range_len - (size_t)(slash - clause) - 1);
+            const char *type = clause, *sub = slash + 1;
+            size_t type_len = (size_t)(slash - clause);
+            size_t sub_len = range_len - type_len - 1;
+            trim(&type, &type_len);
+            trim(&sub, &sub_len);
+            copy_token(c.type, sizeof(c.type), type, type_len);
+            copy_token(c.subtype, sizeof(c.subtype), sub, sub_len);
         } else {
             copy_token(c.type, sizeof(c.type), clause, range_len);
             snprintf(c.subtype, sizeof(c.subtype), "%s", strcmp(c.type, "*") ? "" : "*");
@@ -121,10 +125,11 @@ static size_t parse_accept(const char *header, struct accept_clause *out, size_t
         struct accept_clause c = out[i];
         size_t j = i;
         while (j > 0) {
+            /* goautoneg's Less, quirk included: a concrete type goes before a wildcard even
+               when its q is lower. */
             const struct accept_clause *a = &c, *b = &out[j - 1];
-            bool before = a->q > b->q ||
-                          (a->q == b->q && strcmp(a->type, "*") && !strcmp(b->type, "*")) ||
-                          (a->q == b->q && strcmp(a->subtype, "*") && !strcmp(b->subtype, "*"));
+            bool before = a->q > b->q || (strcmp(a->type, "*") && !strcmp(b->type, "*")) ||
+                          (strcmp(a->subtype, "*") && !strcmp(b->subtype, "*"));
             if (!before)
                 break;
             out[j] = out[j - 1];

@@ -6,6 +6,7 @@
 
 #include "svc/apierr.h"
 #include "svc/codec.h"
+#include "svc/openapi.h"
 #include "svc/registry.h"
 #include "svc/store.h"
 #include "svc/util.h"
@@ -32,10 +33,19 @@ void rest_response_release(struct rest_response *resp)
 {
     strbuf_release(&resp->body);
     json_decref(resp->warnings);
+    json_decref(resp->headers);
+    resp->headers = NULL;
     if (resp->stream)
         resp->stream->ops->free(resp->stream);
     resp->warnings = NULL;
     resp->stream = NULL;
+}
+
+void rest_response_set_header(struct rest_response *resp, const char *name, const char *value)
+{
+    if (!resp->headers)
+        resp->headers = json_object();
+    json_object_set_new(resp->headers, name, json_string(value));
 }
 
 void rest_add_warning(struct rest_response *resp, const char *text)
@@ -152,6 +162,8 @@ void rest_handle(struct rest_server *srv, const struct rest_request *req,
     case ROUTE_OPENAPI_V2:
     case ROUTE_OPENAPI_V3:
     case ROUTE_OPENAPI_V3_GV:
+        openapi_handle(req, &route, resp);
+        break;
     case ROUTE_NOT_FOUND:
     default:
         apierr_path_not_found(&err);

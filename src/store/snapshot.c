@@ -20,13 +20,13 @@
 #define SNAP_HEADER 32
 #define SNAP_CHUNK (1u << 20) /* write in pieces of about this size */
 
-static void put_le(unsigned char *p, uint64_t v, int bytes)
+static void snap_put_le(unsigned char *p, uint64_t v, int bytes)
 {
     for (int i = 0; i < bytes; i++)
         p[i] = (unsigned char)(v >> (8 * i));
 }
 
-static uint64_t get_le(const unsigned char *p, int bytes)
+static uint64_t snap_get_le(const unsigned char *p, int bytes)
 {
     uint64_t v = 0;
     for (int i = bytes; i-- > 0;)
@@ -56,10 +56,10 @@ int wal_snapshot_write(struct fileio *io, uint64_t rv, struct store_obj *const *
         goto out;
     unsigned char h[SNAP_HEADER];
     memcpy(h, SNAP_MAGIC, 8);
-    put_le(h + 8, rv, 8);
-    put_le(h + 16, n, 8);
-    put_le(h + 24, 0, 4);
-    put_le(h + 28, wal_crc32c(0, h, 28), 4);
+    snap_put_le(h + 8, rv, 8);
+    snap_put_le(h + 16, n, 8);
+    snap_put_le(h + 24, 0, 4);
+    snap_put_le(h + 28, wal_crc32c(0, h, 28), 4);
     strbuf_add(&buf, h, sizeof(h));
     step = "write";
     for (size_t i = 0; i < n; i++) {
@@ -71,7 +71,7 @@ int wal_snapshot_write(struct fileio *io, uint64_t rv, struct store_obj *const *
             goto out;
     }
     unsigned char count[8];
-    put_le(count, n, 8);
+    snap_put_le(count, n, 8);
     struct wal_rec end = {.type = WAL_REC_END, .rv = rv, .key = "", .value = (char *)count,
                           .value_len = 8};
     wal_rec_encode(&buf, &end);
@@ -115,13 +115,13 @@ int wal_snapshot_read(struct fileio *io, const char *name, uint64_t *rv, wal_rec
     const unsigned char *h = (const unsigned char *)buf;
     rc = -1;
     if (len < SNAP_HEADER || memcmp(h, SNAP_MAGIC, 8) ||
-        get_le(h + 28, 4) != wal_crc32c(0, h, 28)) {
+        snap_get_le(h + 28, 4) != wal_crc32c(0, h, 28)) {
         snprintf(msg, msg_len, "snapshot %s/%s is damaged: bad header at offset 0", io->dir,
                  name);
         goto out;
     }
-    *rv = get_le(h + 8, 8);
-    uint64_t count = get_le(h + 16, 8), seen = 0;
+    *rv = snap_get_le(h + 8, 8);
+    uint64_t count = snap_get_le(h + 16, 8), seen = 0;
     size_t off = SNAP_HEADER;
     for (;;) {
         struct wal_rec rec;
@@ -133,7 +133,7 @@ int wal_snapshot_read(struct fileio *io, const char *name, uint64_t *rv, wal_rec
             goto out;
         }
         if (rec.type == WAL_REC_END) {
-            if (rec.rv != *rv || get_le((const unsigned char *)rec.value, 8) != count ||
+            if (rec.rv != *rv || snap_get_le((const unsigned char *)rec.value, 8) != count ||
                 seen != count || off + rec_len != len) {
                 snprintf(msg, msg_len,
                          "snapshot %s/%s is damaged: its end record at offset %zu does not match "

@@ -28,11 +28,13 @@ FAILED_CASES=""
 EXTRA_PIDS=$WORK/extra.pids
 CASE_START=$WORK/case-start.json
 
+# Stop the servers a case started and left running (a failed case exits early); a pid is only
+# signalled while it still runs our binary, never a process that reused the number.
 cleanup_extra() {
     local pid
     if [ -f "$EXTRA_PIDS" ]; then
         while read -r pid; do
-            kill "$pid" 2>/dev/null
+            tr '\0' ' ' 2>/dev/null <"/proc/$pid/cmdline" | grep -qF -- "$SVC_BIN " && kill "$pid" 2>/dev/null
         done <"$EXTRA_PIDS"
     fi
 }
@@ -224,4 +226,5 @@ spawn_server() {
 stop_spawned() {
     kill "$1" 2>/dev/null
     wait "$1" 2>/dev/null
+    sed -i "/^$1\$/d" "$EXTRA_PIDS"
 }

@@ -95,14 +95,13 @@ t_config_bad_number() {
 }
 
 t_config_bad_value() {
-    printf 'port: 0\nservice-cluster-ip-range: nonsense\n' >"$WORK/bad.yaml"
-    config_error 2 service-cluster-ip-range
-    printf 'port: 0\nservice-node-port-range: 5-2\n' >"$WORK/bad.yaml"
-    config_error 2 service-node-port-range
-    printf 'port: 0\nbind-address: not-an-ip\n' >"$WORK/bad.yaml"
-    config_error 2 bind-address
-    printf 'port: 0\nadvertise-address: not-an-ip\n' >"$WORK/bad.yaml"
-    config_error 2 advertise-address
+    local kv bad=""
+    for kv in 'service-cluster-ip-range: nonsense' 'service-node-port-range: 5-2' \
+        'bind-address: not-an-ip' 'advertise-address: not-an-ip'; do
+        printf 'port: 0\n%s\n' "$kv" >"$WORK/bad.yaml"
+        ( config_error 2 "${kv%%:*}" ) || bad="$bad '$kv'"
+    done
+    [ -z "$bad" ] || fail "bad values not refused with bad.yaml:2: and the key:$bad"
 }
 
 t_config_missing_file() {
@@ -158,6 +157,18 @@ EOF
     else
         echo "note: kubectl not found, kubeconfig checked by content only"
     fi
+    stop_spawned "$SPAWN_PID"
+}
+
+# The kubeconfig must reach the server where it listens, whatever address is advertised to
+# the cluster (the advertise address need not be bound on this machine).
+t_write_kubeconfig_with_advertise_address() {
+    spawn_server kca --advertise-address 10.20.30.40 --write-kubeconfig "$WORK/kubeconfig-adv"
+    local server
+    server=$($PY -c 'import sys, yaml; print(yaml.safe_load(open(sys.argv[1]))["clusters"][0]["cluster"]["server"])' \
+        "$WORK/kubeconfig-adv") || fail "kubeconfig: $(cat "$WORK/kubeconfig-adv")"
+    [ "$(curl -s --max-time 3 -o /dev/null -w '%{http_code}' "$server/readyz")" = 200 ] ||
+        fail "the kubeconfig's server $server does not reach the server listening on 127.0.0.1:$SPAWN_PORT"
     stop_spawned "$SPAWN_PID"
 }
 
@@ -269,6 +280,7 @@ run_case config_bad_value t_config_bad_value
 run_case config_missing_file t_config_missing_file
 run_case port_and_port_file t_port_and_port_file
 run_case write_kubeconfig t_write_kubeconfig
+run_case write_kubeconfig_with_advertise_address t_write_kubeconfig_with_advertise_address
 run_case request_log t_request_log
 run_case sigterm_stops_within_a_second t_sigterm
 run_case sigint_stops_within_a_second t_sigint

@@ -12,7 +12,7 @@
 #include "svc/schema.h"
 
 #define ALL_VERBS                                                                                  \
-    (API_VERB_GET | API_VERB_LIST | API_VERB_WATCH | API_VERB_CREATE | API_VERB_UPDATE |          \
+    (API_VERB_GET | API_VERB_LIST | API_VERB_WATCH | API_VERB_CREATE | API_VERB_UPDATE |           \
      API_VERB_PATCH | API_VERB_DELETE | API_VERB_DELETECOLLECTION)
 
 static const struct api *api(void)
@@ -149,7 +149,8 @@ Test(api, derived_names)
     const struct api *a = api();
     const struct api_resource *svc = api_find_resource(a, "", "v1", "services");
     const struct api_resource *rs = api_find_resource(a, "apps", "v1", "replicasets");
-    const struct api_resource *eps = api_find_resource(a, "discovery.k8s.io", "v1", "endpointslices");
+    const struct api_resource *eps =
+        api_find_resource(a, "discovery.k8s.io", "v1", "endpointslices");
     cr_assert(svc && rs && eps);
     cr_expect_str_eq(svc->qualified, "services");
     cr_expect_str_eq(rs->qualified, "replicasets.apps");
@@ -293,8 +294,8 @@ Test(api, new_reports_broken_tables)
     cr_expect_null(api_new("{\"groups\":[]}", "[oops", msg, sizeof(msg)));
     cr_expect_neq(msg[0], '\0');
     msg[0] = '\0';
-    cr_expect_null(api_new("{\"groups\":[{\"version\":\"v1\",\"resources\":[]}]}", small_defs,
-                           msg, sizeof(msg)),
+    cr_expect_null(api_new("{\"groups\":[{\"version\":\"v1\",\"resources\":[]}]}", small_defs, msg,
+                           sizeof(msg)),
                    "a group without a group name");
     cr_expect_neq(msg[0], '\0');
     msg[0] = '\0';
@@ -310,9 +311,10 @@ Test(api, new_reports_broken_tables)
                    "a resource without verbs");
     cr_expect_neq(msg[0], '\0');
     msg[0] = '\0';
-    cr_expect_null(api_new("{\"groups\":[{\"group\":\"\",\"version\":\"v1\",\"resources\":["
-                           "{\"plural\":\"x\",\"kind\":\"X\",\"verbs\":[],\"subresources\":[{}]}]}]}",
-                           small_defs, msg, sizeof(msg)),
-                   "a subresource without a name");
+    cr_expect_null(
+        api_new("{\"groups\":[{\"group\":\"\",\"version\":\"v1\",\"resources\":["
+                "{\"plural\":\"x\",\"kind\":\"X\",\"verbs\":[],\"subresources\":[{}]}]}]}",
+                small_defs, msg, sizeof(msg)),
+        "a subresource without a name");
     cr_expect_neq(msg[0], '\0');
 }

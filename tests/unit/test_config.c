@@ -78,19 +78,19 @@ Test(config, flags_with_equals_and_with_separate_value)
     struct cfg_fixture f;
     config_init(&f.cfg);
     const char *argv[] = {"svc-apiserver",
-                    "--bind-address=0.0.0.0",
-                    "--port",
-                    "0",
-                    "--port-file=/tmp/p",
-                    "--advertise-address",
-                    "192.168.1.5",
-                    "--service-cluster-ip-range=10.0.0.0/24,fd00::/108",
-                    "--service-node-port-range",
-                    "31000-31010",
-                    "--write-kubeconfig=/tmp/kc",
-                    "--watch-cache-size",
-                    "50",
-                    "--threads=2"};
+                          "--bind-address=0.0.0.0",
+                          "--port",
+                          "0",
+                          "--port-file=/tmp/p",
+                          "--advertise-address",
+                          "192.168.1.5",
+                          "--service-cluster-ip-range=10.0.0.0/24,fd00::/108",
+                          "--service-node-port-range",
+                          "31000-31010",
+                          "--write-kubeconfig=/tmp/kc",
+                          "--watch-cache-size",
+                          "50",
+                          "--threads=2"};
     cr_assert_eq(parse(&f, ARGC(argv), argv), 0, "%s", f.msg);
     cr_expect_str_eq(f.cfg.bind_address, "0.0.0.0");
     cr_expect_eq(f.cfg.port, 0);
@@ -357,10 +357,22 @@ Test(config, config_file_errors_name_the_file_key_and_line)
     config_release(&f.cfg);
 }
 
+/* Does the --help text list flag as a word (followed by a space, "=" or a newline)? */
+static bool usage_lists(const char *u, const char *flag)
+{
+    size_t n = strlen(flag);
+    for (const char *p = u; (p = strstr(p, flag)); p += n)
+        if ((p == u || p[-1] == ' ' || p[-1] == '\n') &&
+            (p[n] == ' ' || p[n] == '=' || p[n] == '\n'))
+            return true;
+    return false;
+}
+
 Test(config, help_lists_every_flag)
 {
     const char *u = config_usage();
     cr_assert_not_null(u);
+    /* The flags of issue 2, at least. */
     static const char *const flags[] = {
         "--config",
         "--bind-address",
@@ -376,23 +388,67 @@ Test(config, help_lists_every_flag)
         "--help",
         "--version",
     };
-    for (size_t i = 0; i < sizeof(flags) / sizeof(flags[0]); i++) {
-        /* The flag as a word: followed by a space, "=" or a newline. */
-        const char *p = u;
-        bool found = false;
-        size_t n = strlen(flags[i]);
-        while ((p = strstr(p, flags[i]))) {
-            if ((p == u || p[-1] == ' ' || p[-1] == '\n') &&
-                (p[n] == ' ' || p[n] == '=' || p[n] == '\n')) {
-                found = true;
-                break;
-            }
-            p += n;
-        }
-        cr_expect(found, "--help does not list %s:\n%s", flags[i], u);
-    }
+    for (size_t i = 0; i < sizeof(flags) / sizeof(flags[0]); i++)
+        cr_expect(usage_lists(u, flags[i]), "--help does not list %s:\n%s", flags[i], u);
     cr_expect(strstr(u, "10.96.0.0/12") != NULL, "defaults are shown");
     cr_expect(strstr(u, "30000-32767") != NULL, "defaults are shown");
+}
+
+Test(config, help_lists_every_flag_the_header_names)
+{
+    /* The contract (include/svc/config.h) names each flag in a comment "/\* --flag": every one
+       of them must be in --help, so the two cannot drift apart. */
+    char path[512];
+    snprintf(path, sizeof(path), "%s/../../include/svc/config.h", TEST_DATA_DIR);
+    FILE *fp = fopen(path, "r");
+    cr_assert_not_null(fp, "cannot read %s", path);
+    const char *u = config_usage();
+    char line[512];
+    int found = 0;
+    while (fgets(line, sizeof(line), fp)) {
+        const char *c = strstr(line, "/* -");
+        if (!c)
+            continue;
+        char flag[64];
+        size_t n = 0;
+        for (c += 3; n < sizeof(flag) - 1 && (*c == '-' || (*c >= 'a' && *c <= 'z')); c++)
+            flag[n++] = *c;
+        flag[n] = '\0';
+        found++;
+        cr_expect(usage_lists(u, flag), "--help does not list %s (config.h)", flag);
+    }
+    fclose(fp);
+    cr_expect_geq(found, 13, "the header names the flags of issue 2");
+}
+
+Test(config, simulation_flags_and_their_file_keys)
+{
+    struct cfg_fixture f;
+    config_init(&f.cfg);
+    cr_expect_eq(f.cfg.nodes, 1);
+    cr_expect_str_eq(f.cfg.pod_cidr, "10.244.0.0/16");
+    cr_expect(f.cfg.pod_ready_delay == 0);
+    const char *argv[] = {"svc-apiserver",
+                          "--nodes=3",
+                          "--pod-cidr",
+                          "10.0.0.0/16",
+                          "--pod-ready-delay=1500ms",
+                          "--load-balancer-ip-range=192.0.2.0/28"};
+    cr_assert_eq(parse(&f, ARGC(argv), argv), 0, "%s", f.msg);
+    cr_expect_eq(f.cfg.nodes, 3);
+    cr_expect_str_eq(f.cfg.pod_cidr, "10.0.0.0/16");
+    cr_expect(f.cfg.pod_ready_delay > 1.499 && f.cfg.pod_ready_delay < 1.501, "%f",
+              f.cfg.pod_ready_delay);
+    cr_expect_str_eq(f.cfg.load_balancer_ip_range, "192.0.2.0/28");
+    cr_assert_eq(load(&f, "nodes: 2\npod-ready-delay: 2s\nload-balancer-ip-range: "
+                          "192.0.2.1-192.0.2.9\n"),
+                 0, "%s", f.msg);
+    cr_expect_eq(f.cfg.nodes, 2);
+    cr_expect(f.cfg.pod_ready_delay > 1.999 && f.cfg.pod_ready_delay < 2.001);
+    cr_expect_str_eq(f.cfg.load_balancer_ip_range, "192.0.2.1-192.0.2.9");
+    cr_expect_eq(load(&f, "pod-ready-delay: soon\n"), -1);
+    cr_expect(strstr(f.msg, "config.yaml:1") && strstr(f.msg, "pod-ready-delay"), "%s", f.msg);
+    config_release(&f.cfg);
 }
 
 Test(config, release_is_safe_after_parse_and_twice)

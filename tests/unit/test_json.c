@@ -73,12 +73,14 @@ Test(json, media_types_are_classified_ignoring_parameters_and_case)
                  CODEC_MEDIA_STRATEGIC_PATCH);
     cr_expect_eq(codec_media_of("application/apply-patch+yaml"), CODEC_MEDIA_APPLY_PATCH);
     cr_expect_eq(codec_media_of("text/plain"), CODEC_MEDIA_UNKNOWN);
-    cr_expect_eq(codec_media_of("application/jsonx"), CODEC_MEDIA_UNKNOWN, "a prefix is not a match");
+    cr_expect_eq(codec_media_of("application/jsonx"), CODEC_MEDIA_UNKNOWN,
+                 "a prefix is not a match");
     cr_expect_eq(codec_media_of("application/xml"), CODEC_MEDIA_UNKNOWN);
     cr_expect_eq(codec_media_of("application/x-www-form-urlencoded"), CODEC_MEDIA_UNKNOWN);
 }
 
-/* ---- plain JSON parsing ----------------------------------------------------------------------- */
+/* ---- plain JSON parsing -----------------------------------------------------------------------
+ */
 
 Test(json, parse_json_accepts_any_value)
 {
@@ -175,9 +177,9 @@ Test(json, depth_counts_objects_and_arrays)
 Test(json, decodes_a_json_object)
 {
     struct apierr err;
-    json_t *obj = decode("application/json",
-                         "{\"apiVersion\":\"v1\",\"kind\":\"Service\",\"metadata\":{\"name\":\"w\"}}",
-                         &err);
+    json_t *obj =
+        decode("application/json",
+               "{\"apiVersion\":\"v1\",\"kind\":\"Service\",\"metadata\":{\"name\":\"w\"}}", &err);
     cr_assert_not_null(obj, "%s", err.message ? err.message : "");
     cr_expect_not(apierr_failed(&err));
     cr_expect_str_eq(json_string_value(json_object_get(json_object_get(obj, "metadata"), "name")),
@@ -253,11 +255,11 @@ Test(json, non_object_body_is_the_go_unmarshal_error)
 {
     struct apierr err;
     cr_expect_null(decode("application/json", "[1]", &err));
-    cr_expect_str_eq(err.message,
-                     UNRECOGNIZED_SERVICE "couldn't get version/kind; json parse error: json: "
-                                          "cannot unmarshal array into Go value of type struct { "
-                                          "APIVersion string \"json:\\\"apiVersion,omitempty\\\"\"; "
-                                          "Kind string \"json:\\\"kind,omitempty\\\"\" } (5b315d)");
+    cr_expect_str_eq(err.message, UNRECOGNIZED_SERVICE
+                     "couldn't get version/kind; json parse error: json: "
+                     "cannot unmarshal array into Go value of type struct { "
+                     "APIVersion string \"json:\\\"apiVersion,omitempty\\\"\"; "
+                     "Kind string \"json:\\\"kind,omitempty\\\"\" } (5b315d)");
     apierr_release(&err);
     cr_expect_null(decode("application/json", "\"x\"", &err));
     cr_expect(err.message && strstr(err.message, "cannot unmarshal string into Go value of type "
@@ -277,11 +279,11 @@ Test(json, kind_of_another_type_cannot_be_handled)
               "%s", err.message);
     apierr_release(&err);
     /* The version shown is the version part of a group/version. */
-    cr_expect_null(decode("application/json",
-                          "{\"apiVersion\":\"apps/v1\",\"kind\":\"Deployment\"}", &err));
-    cr_expect(starts_with(err.message,
-                          "Deployment in version \"v1\" cannot be handled as a Service: "),
-              "%s", err.message);
+    cr_expect_null(
+        decode("application/json", "{\"apiVersion\":\"apps/v1\",\"kind\":\"Deployment\"}", &err));
+    cr_expect(
+        starts_with(err.message, "Deployment in version \"v1\" cannot be handled as a Service: "),
+        "%s", err.message);
     apierr_release(&err);
     /* Without apiVersion, the endpoint's version is the default. */
     cr_expect_null(decode("application/json", "{\"kind\":\"Pod\"}", &err));
@@ -320,8 +322,9 @@ Test(json, unknown_api_version_is_refused)
     cr_expect_null(obj, "a v2 Service must not decode as a v1 Service");
     json_decref(obj);
     cr_expect_eq(err.reason, APIERR_BAD_REQUEST);
-    cr_expect(starts_with(err.message, "Service in version \"v2\" cannot be handled as a Service: "),
-              "%s", err.message ? err.message : "(no error)");
+    cr_expect(
+        starts_with(err.message, "Service in version \"v2\" cannot be handled as a Service: "),
+        "%s", err.message ? err.message : "(no error)");
     apierr_release(&err);
 }
 
@@ -355,8 +358,8 @@ Test(json, too_deep_json_body_is_400)
     struct apierr err;
     char *deep = nested_json(CODEC_MAX_DEPTH + 5);
     apierr_init(&err);
-    cr_expect_null(codec_decode_object("application/json", deep, strlen(deep), "Service", "v1",
-                                       &err));
+    cr_expect_null(
+        codec_decode_object("application/json", deep, strlen(deep), "Service", "v1", &err));
     cr_expect_eq(apierr_http_code(&err), 400);
     cr_expect(starts_with(err.message, UNRECOGNIZED_SERVICE), "%s", err.message);
     apierr_release(&err);

@@ -739,6 +739,9 @@ Test(openapi, v2_negotiates_like_kube_openapi)
         {"application/json;q=0.5, " KUBECTL_V2_ACCEPT, 200, OPENAPI_V2_PROTOBUF_TYPE},
         {"*/*;q=0.8, " KUBECTL_V2_ACCEPT ";q=0.9", 200, OPENAPI_V2_PROTOBUF_TYPE},
         {"text/html, application/json", 200, "application/json"},
+        /* goautoneg puts a concrete type before a wildcard whatever their q */
+        {"*/*;q=0.9, " KUBECTL_V2_ACCEPT ";q=0.1", 200, OPENAPI_V2_PROTOBUF_TYPE},
+        {"application / json", 200, "application/json"},
         {"application/yaml", 406, NULL},
         {"application/vnd.kubernetes.protobuf", 406, NULL},
     };

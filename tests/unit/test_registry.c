@@ -101,8 +101,8 @@ static int put_fn(void *ctx, const json_t *cur, json_t **out, struct apierr *err
 }
 
 /* PUT text to plural/ns/name (or its subresource). */
-static int put(struct fx *f, const char *plural, const char *ns, const char *name,
-               const char *sub, const char *text, struct reg_result *res, struct apierr *err)
+static int put(struct fx *f, const char *plural, const char *ns, const char *name, const char *sub,
+               const char *text, struct reg_result *res, struct apierr *err)
 {
     struct reg_req r = req_of(f, plural, ns, name);
     r.subresource = sub;
@@ -165,8 +165,7 @@ Test(registry, bootstrap_creates_the_namespaces_every_cluster_has)
 {
     struct fx f;
     fx_init(&f, 1000);
-    static const char *const names[] = {"default", "kube-system", "kube-public",
-                                        "kube-node-lease"};
+    static const char *const names[] = {"default", "kube-system", "kube-public", "kube-node-lease"};
     for (size_t i = 0; i < 4; i++) {
         struct reg_req r = req_of(&f, "namespaces", NULL, names[i]);
         struct reg_result res;
@@ -179,9 +178,9 @@ Test(registry, bootstrap_creates_the_namespaces_every_cluster_has)
         json_t *fin = ju_arr(ju_obj(o, "spec"), "finalizers");
         cr_expect_eq(json_array_size(fin), 1);
         cr_expect_str_eq(json_string_value(json_array_get(fin, 0)), "kubernetes");
-        cr_expect_str_eq(ju_str(ju_obj(ju_obj(o, "metadata"), "labels"),
-                                "kubernetes.io/metadata.name"),
-                         names[i]);
+        cr_expect_str_eq(
+            ju_str(ju_obj(ju_obj(o, "metadata"), "labels"), "kubernetes.io/metadata.name"),
+            names[i]);
         cr_expect_null(ju_meta_str(o, "namespace"), "cluster-scoped");
         reg_result_release(&res);
     }
@@ -209,8 +208,7 @@ Test(registry, bootstrap_creates_the_kubernetes_service_and_endpoints)
     struct store_obj *ep = store_get(f.st, "endpoints/default/kubernetes");
     cr_assert_not_null(ep);
     json_t *subset = json_array_get(ju_arr(ep->json, "subsets"), 0);
-    cr_expect_str_eq(ju_str(json_array_get(ju_arr(subset, "addresses"), 0), "ip"),
-                     "192.168.0.10");
+    cr_expect_str_eq(ju_str(json_array_get(ju_arr(subset, "addresses"), 0), "ip"), "192.168.0.10");
     json_t *epp = json_array_get(ju_arr(subset, "ports"), 0);
     cr_expect_str_eq(ju_str(epp, "name"), "https");
     cr_expect_eq(ju_int(epp, "port", 0), 6443);
@@ -370,8 +368,8 @@ Test(registry, generate_name_adds_five_characters_of_the_upstream_alphabet)
 {
     struct fx f;
     fx_init(&f, 1000);
-    struct store_obj *o = create_ok(&f, "endpoints", "default",
-                                    "{\"metadata\":{\"generateName\":\"web-\"}}");
+    struct store_obj *o =
+        create_ok(&f, "endpoints", "default", "{\"metadata\":{\"generateName\":\"web-\"}}");
     const char *name = meta(o, "name");
     cr_assert_not_null(name);
     cr_expect_eq(strlen(name), 9, "%s", name);
@@ -459,13 +457,13 @@ Test(registry, create_in_a_terminating_namespace_is_403)
     struct apierr err;
     cr_expect_eq(create(&f, "endpoints", "foo", EP("web"), &res, &err), -1);
     char *st = status_text(&err);
-    cr_expect_str_eq(st,
-                     "{\"kind\":\"Status\",\"apiVersion\":\"v1\",\"metadata\":{},\"status\":"
-                     "\"Failure\",\"message\":\"endpoints \\\"web\\\" is forbidden: unable to "
-                     "create new content in namespace foo because it is being terminated\","
-                     "\"reason\":\"Forbidden\",\"details\":{\"name\":\"web\",\"kind\":\"endpoints\","
-                     "\"causes\":[{\"reason\":\"NamespaceTerminating\",\"message\":\"namespace foo "
-                     "is being terminated\",\"field\":\"metadata.namespace\"}]},\"code\":403}");
+    cr_expect_str_eq(
+        st, "{\"kind\":\"Status\",\"apiVersion\":\"v1\",\"metadata\":{},\"status\":"
+            "\"Failure\",\"message\":\"endpoints \\\"web\\\" is forbidden: unable to "
+            "create new content in namespace foo because it is being terminated\","
+            "\"reason\":\"Forbidden\",\"details\":{\"name\":\"web\",\"kind\":\"endpoints\","
+            "\"causes\":[{\"reason\":\"NamespaceTerminating\",\"message\":\"namespace foo "
+            "is being terminated\",\"field\":\"metadata.namespace\"}]},\"code\":403}");
     free(st);
     apierr_release(&err);
     /* Updates of what is already there are still allowed. */
@@ -508,20 +506,23 @@ Test(registry, body_namespace_and_name_must_match_the_url)
                         &err),
                  -1);
     cr_expect_eq(err.reason, APIERR_BAD_REQUEST);
-    expect_error(&err, 400, "the namespace of the provided object does not match the namespace "
-                            "sent on the request");
+    expect_error(&err, 400,
+                 "the namespace of the provided object does not match the namespace "
+                 "sent on the request");
     cr_expect_not(err.has_details);
     apierr_release(&err);
     store_obj_unref(create_ok(&f, "endpoints", "default", EP("web")));
     cr_expect_eq(put(&f, "endpoints", "default", "web", NULL,
                      "{\"metadata\":{\"name\":\"web\",\"namespace\":\"kube-system\"}}", &res, &err),
                  -1);
-    expect_error(&err, 400, "the namespace of the object (kube-system) does not match the "
-                            "namespace on the request (default)");
+    expect_error(&err, 400,
+                 "the namespace of the object (kube-system) does not match the "
+                 "namespace on the request (default)");
     apierr_release(&err);
     cr_expect_eq(put(&f, "endpoints", "default", "web", NULL, EP("other"), &res, &err), -1);
-    expect_error(&err, 400, "the name of the object (other) does not match the name on the URL "
-                            "(web)");
+    expect_error(&err, 400,
+                 "the name of the object (other) does not match the name on the URL "
+                 "(web)");
     apierr_release(&err);
     /* A body namespace equal to the URL's is fine. */
     store_obj_unref(create_ok(&f, "endpoints", "default",
@@ -556,9 +557,10 @@ Test(registry, update_with_a_stale_resource_version_is_409)
     fx_init(&f, 1000);
     struct store_obj *o = create_ok(&f, "endpoints", "default", EP("web"));
     char body[256];
-    snprintf(body, sizeof(body),
-             "{\"metadata\":{\"name\":\"web\",\"resourceVersion\":\"%s\",\"labels\":{\"v\":\"1\"}}}",
-             meta(o, "resourceVersion"));
+    snprintf(
+        body, sizeof(body),
+        "{\"metadata\":{\"name\":\"web\",\"resourceVersion\":\"%s\",\"labels\":{\"v\":\"1\"}}}",
+        meta(o, "resourceVersion"));
     struct reg_result res;
     struct apierr err;
     cr_assert_eq(put(&f, "endpoints", "default", "web", NULL, body, &res, &err), 0, "%s",
@@ -763,27 +765,28 @@ Test(registry, delete_preconditions)
                                     "[{\"name\":\"c\",\"image\":\"nginx\"}]}}");
     struct reg_result res;
     struct apierr err;
-    cr_expect_eq(del(&f, "pods", "default", "web", "{\"preconditions\":{\"uid\":\"X\"}}", &res,
-                     &err),
-                 -1);
+    cr_expect_eq(
+        del(&f, "pods", "default", "web", "{\"preconditions\":{\"uid\":\"X\"}}", &res, &err), -1);
     char want[512];
-    snprintf(want, sizeof(want),
-             "Operation cannot be fulfilled on pods \"web\": StorageError: invalid object, Code: 4, "
-             "Key: /registry/pods/default/web, ResourceVersion: 0, AdditionalErrorMsg: "
-             "Precondition failed: UID in precondition: X, UID in object meta: %s",
-             meta(o, "uid"));
+    snprintf(
+        want, sizeof(want),
+        "Operation cannot be fulfilled on pods \"web\": StorageError: invalid object, Code: 4, "
+        "Key: /registry/pods/default/web, ResourceVersion: 0, AdditionalErrorMsg: "
+        "Precondition failed: UID in precondition: X, UID in object meta: %s",
+        meta(o, "uid"));
     expect_error(&err, 409, want);
     cr_expect_eq(err.reason, APIERR_CONFLICT);
     apierr_release(&err);
-    cr_expect_eq(del(&f, "pods", "default", "web", "{\"preconditions\":{\"resourceVersion\":\"1\"}}",
-                     &res, &err),
+    cr_expect_eq(del(&f, "pods", "default", "web",
+                     "{\"preconditions\":{\"resourceVersion\":\"1\"}}", &res, &err),
                  -1);
-    snprintf(want, sizeof(want),
-             "Operation cannot be fulfilled on pods \"web\": StorageError: invalid object, Code: 4, "
-             "Key: /registry/pods/default/web, ResourceVersion: 0, AdditionalErrorMsg: "
-             "Precondition failed: ResourceVersion in precondition: 1, ResourceVersion in object "
-             "meta: %s",
-             meta(o, "resourceVersion"));
+    snprintf(
+        want, sizeof(want),
+        "Operation cannot be fulfilled on pods \"web\": StorageError: invalid object, Code: 4, "
+        "Key: /registry/pods/default/web, ResourceVersion: 0, AdditionalErrorMsg: "
+        "Precondition failed: ResourceVersion in precondition: 1, ResourceVersion in object "
+        "meta: %s",
+        meta(o, "resourceVersion"));
     expect_error(&err, 409, want);
     apierr_release(&err);
     /* Matching preconditions delete. */
@@ -807,15 +810,16 @@ Test(registry, precondition_message_uses_the_upstream_etcd_key)
 {
     struct fx f;
     fx_init(&f, 1000);
-    struct store_obj *s = create_ok(&f, "services", "default",
-                                    "{\"metadata\":{\"name\":\"web\"},\"spec\":{\"ports\":[{\"port\":"
-                                    "80}]}}");
+    struct store_obj *s =
+        create_ok(&f, "services", "default",
+                  "{\"metadata\":{\"name\":\"web\"},\"spec\":{\"ports\":[{\"port\":"
+                  "80}]}}");
     struct store_obj *e = create_ok(&f, "endpoints", "default", EP("web"));
     struct reg_result res;
     struct apierr err;
-    cr_expect_eq(del(&f, "services", "default", "web", "{\"preconditions\":{\"uid\":\"X\"}}", &res,
-                     &err),
-                 -1);
+    cr_expect_eq(
+        del(&f, "services", "default", "web", "{\"preconditions\":{\"uid\":\"X\"}}", &res, &err),
+        -1);
     char want[512];
     snprintf(want, sizeof(want),
              "Operation cannot be fulfilled on services \"web\": StorageError: invalid object, "
@@ -825,9 +829,9 @@ Test(registry, precondition_message_uses_the_upstream_etcd_key)
              meta(s, "uid"));
     expect_error(&err, 409, want);
     apierr_release(&err);
-    cr_expect_eq(del(&f, "endpoints", "default", "web", "{\"preconditions\":{\"uid\":\"X\"}}", &res,
-                     &err),
-                 -1);
+    cr_expect_eq(
+        del(&f, "endpoints", "default", "web", "{\"preconditions\":{\"uid\":\"X\"}}", &res, &err),
+        -1);
     snprintf(want, sizeof(want),
              "Operation cannot be fulfilled on endpoints \"web\": StorageError: invalid object, "
              "Code: 4, Key: /registry/services/endpoints/default/web, ResourceVersion: 0, "
@@ -845,8 +849,9 @@ Test(registry, deleting_a_service_deletes_its_endpoints)
 {
     struct fx f;
     fx_init(&f, 1000);
-    store_obj_unref(create_ok(&f, "services", "default",
-                              "{\"metadata\":{\"name\":\"web\"},\"spec\":{\"ports\":[{\"port\":80}]}}"));
+    store_obj_unref(
+        create_ok(&f, "services", "default",
+                  "{\"metadata\":{\"name\":\"web\"},\"spec\":{\"ports\":[{\"port\":80}]}}"));
     store_obj_unref(create_ok(&f, "endpoints", "default", EP("web")));
     struct reg_result res;
     struct apierr err;
@@ -997,8 +1002,9 @@ Test(registry, bad_selectors_are_400)
     struct apierr err;
     /* A kind without its own field conversion: runtime.DefaultMetaV1FieldSelectorConversion. */
     cr_expect_eq(list(&f, "default", &lo, &l, &err), -1);
-    expect_error(&err, 400, "\"spec.foo\" is not a known field selector: only \"metadata.name\", "
-                            "\"metadata.namespace\"");
+    expect_error(&err, 400,
+                 "\"spec.foo\" is not a known field selector: only \"metadata.name\", "
+                 "\"metadata.namespace\"");
     cr_expect_eq(err.reason, APIERR_BAD_REQUEST);
     apierr_release(&err);
     /* Services have their own conversion (service-semantics.md §2.8). */
@@ -1127,8 +1133,8 @@ Test(registry, malformed_continue_tokens_are_400)
     struct apierr err;
     cr_expect_eq(list(&f, "default", &lo, &l, &err), -1);
     cr_expect_eq(apierr_http_code(&err), 400);
-    cr_expect(err.message && !strncmp(err.message,
-                                      "invalid continue token: continue key is not valid", 49),
+    cr_expect(err.message &&
+                  !strncmp(err.message, "invalid continue token: continue key is not valid", 49),
               "%s", err.message);
     apierr_release(&err);
     char tok[256];
@@ -1136,8 +1142,9 @@ Test(registry, malformed_continue_tokens_are_400)
     b64(zero_rv, strlen(zero_rv), tok);
     lo.continue_token = tok;
     cr_expect_eq(list(&f, "default", &lo, &l, &err), -1);
-    expect_error(&err, 400, "invalid continue token: continue key is not valid: incorrect "
-                            "encoded start resourceVersion (version meta.k8s.io/v1)");
+    expect_error(&err, 400,
+                 "invalid continue token: continue key is not valid: incorrect "
+                 "encoded start resourceVersion (version meta.k8s.io/v1)");
     apierr_release(&err);
     const char *escape = "{\"v\":\"meta.k8s.io/v1\",\"rv\":5,\"start\":\"../../x\"}";
     b64(escape, strlen(escape), tok);
@@ -1161,7 +1168,8 @@ Test(registry, continue_token_past_the_event_log_is_410)
     for (int i = 0; i < 30; i++) {
         struct reg_result res;
         char body[96];
-        snprintf(body, sizeof(body), "{\"metadata\":{\"name\":\"d\",\"labels\":{\"i\":\"%d\"}}}", i);
+        snprintf(body, sizeof(body), "{\"metadata\":{\"name\":\"d\",\"labels\":{\"i\":\"%d\"}}}",
+                 i);
         cr_assert_eq(put(&f, "endpoints", "default", "d", NULL, body, &res, &err), 0);
         reg_result_release(&res);
     }
@@ -1205,23 +1213,44 @@ Test(registry, list_at_a_resource_version)
     cr_assert_eq(list(&f, "default", &lo, &l, &err), 0);
     expect_items(&l, "default/a,default/b");
     reg_list_release(&l);
-    /* A revision from the future. */
-    lo.resource_version = "999999";
+    fx_fini(&f);
+}
+
+/*
+ * A list from a revision the store has not reached is storage's
+ * NewTooLargeResourceVersionError: a Timeout whose message has the "Timeout: " prefix of
+ * apierrors.NewTimeoutError, with a ResourceVersionTooLarge cause and retryAfterSeconds 1
+ * (apiserver pkg/storage/errors.go).
+ */
+Test(registry, list_at_a_future_resource_version_is_504)
+{
+    struct fx f;
+    fx_init(&f, 1000);
+    struct reg_list_opts lo = {.resource_version = "999999"};
+    struct reg_list l;
+    struct apierr err;
     cr_expect_eq(list(&f, "default", &lo, &l, &err), -1);
     cr_expect_eq(apierr_http_code(&err), 504);
     cr_expect_eq(err.reason, APIERR_TIMEOUT);
-    char want[128];
-    snprintf(want, sizeof(want), "Too large resource version: 999999, current: %llu",
+    char want[512];
+    snprintf(want, sizeof(want),
+             "{\"kind\":\"Status\",\"apiVersion\":\"v1\",\"metadata\":{},\"status\":\"Failure\","
+             "\"message\":\"Timeout: Too large resource version: 999999, current: %llu\","
+             "\"reason\":\"Timeout\",\"details\":{\"causes\":[{\"reason\":"
+             "\"ResourceVersionTooLarge\",\"message\":\"Too large resource version\"}],"
+             "\"retryAfterSeconds\":1},\"code\":504}",
              (unsigned long long)store_revision(f.st));
-    cr_expect_str_eq(err.message, want);
+    char *st = status_text(&err);
+    cr_expect_str_eq(st, want);
+    free(st);
     apierr_release(&err);
     fx_fini(&f);
 }
 
 /*
- * BUG (reported): ListOptions are validated by the list handler before storage
- * (apimachinery pkg/apis/meta/internalversion/validation ValidateListOptions), so these are
- * 422 Invalid of kind ListOptions.meta.k8s.io with field errors, not 400s with free text.
+ * ListOptions are validated by the list handler before storage (apimachinery
+ * pkg/apis/meta/internalversion/validation ValidateListOptions): a 422 Invalid of kind
+ * ListOptions.meta.k8s.io with field errors, not a 400 with free text.
  */
 Test(registry, bad_resource_version_match_is_422_list_options)
 {
@@ -1231,16 +1260,18 @@ Test(registry, bad_resource_version_match_is_422_list_options)
     struct reg_list l;
     struct apierr err;
     cr_expect_eq(list(&f, "default", &lo, &l, &err), -1);
-    expect_error(&err, 422, "ListOptions.meta.k8s.io \"\" is invalid: resourceVersionMatch: "
-                            "Forbidden: resourceVersionMatch is forbidden unless resourceVersion "
-                            "is provided");
+    expect_error(&err, 422,
+                 "ListOptions.meta.k8s.io \"\" is invalid: resourceVersionMatch: "
+                 "Forbidden: resourceVersionMatch is forbidden unless resourceVersion "
+                 "is provided");
     apierr_release(&err);
     lo.resource_version = "1";
     lo.resource_version_match = "Bogus";
     cr_expect_eq(list(&f, "default", &lo, &l, &err), -1);
-    expect_error(&err, 422, "ListOptions.meta.k8s.io \"\" is invalid: resourceVersionMatch: "
-                            "Unsupported value: \"Bogus\": supported values: \"Exact\", "
-                            "\"NotOlderThan\", \"\"");
+    expect_error(&err, 422,
+                 "ListOptions.meta.k8s.io \"\" is invalid: resourceVersionMatch: "
+                 "Unsupported value: \"Bogus\": supported values: \"Exact\", "
+                 "\"NotOlderThan\", \"\"");
     apierr_release(&err);
     fx_fini(&f);
 }
@@ -1277,8 +1308,9 @@ Test(registry, namespace_deletion_removes_its_contents_then_itself)
     cr_expect_str_eq(ju_str(ju_obj(ns->json, "status"), "phase"), "Active");
     store_obj_unref(ns);
     store_obj_unref(create_ok(&f, "endpoints", "team", EP("a")));
-    store_obj_unref(create_ok(&f, "services", "team",
-                              "{\"metadata\":{\"name\":\"web\"},\"spec\":{\"ports\":[{\"port\":80}]}}"));
+    store_obj_unref(
+        create_ok(&f, "services", "team",
+                  "{\"metadata\":{\"name\":\"web\"},\"spec\":{\"ports\":[{\"port\":80}]}}"));
     store_obj_unref(create_ok(&f, "endpoints", "default", EP("keep")));
     struct reg_result res;
     struct apierr err;
@@ -1310,8 +1342,9 @@ Test(registry, system_namespaces_may_not_be_deleted)
         struct apierr err;
         cr_expect_eq(del(&f, "namespaces", NULL, names[i], NULL, &res, &err), -1);
         char want[128];
-        snprintf(want, sizeof(want), "namespaces \"%s\" is forbidden: this namespace may not be "
-                                     "deleted",
+        snprintf(want, sizeof(want),
+                 "namespaces \"%s\" is forbidden: this namespace may not be "
+                 "deleted",
                  names[i]);
         expect_error(&err, 403, want);
         cr_expect_str_eq(err.kind, "namespaces");

@@ -18,7 +18,8 @@
 #include "svc/util.h"
 
 #define TABLE_ACCEPT                                                                               \
-    "application/json;as=Table;v=v1;g=meta.k8s.io,application/json;as=Table;v=v1beta1;g=meta.k8s.io," \
+    "application/json;as=Table;v=v1;g=meta.k8s.io,application/"                                    \
+    "json;as=Table;v=v1beta1;g=meta.k8s.io,"                                                       \
     "application/json"
 #define ENDPOINTS_WARNING                                                                          \
     "v1 Endpoints is deprecated in v1.33+; use discovery.k8s.io/v1 EndpointSlice"
@@ -62,8 +63,8 @@ struct answer {
     json_t *json; /* the parsed body, or NULL */
 };
 
-static struct answer call(struct fx *f, const char *method, const char *target,
-                          const char *accept, const char *ctype, const char *body)
+static struct answer call(struct fx *f, const char *method, const char *target, const char *accept,
+                          const char *ctype, const char *body)
 {
     struct rest_request req;
     memset(&req, 0, sizeof(req));
@@ -152,17 +153,19 @@ Test(rest, legacy_discovery_documents)
     struct answer a = call(&f, "GET", "/api?timeout=32s", "application/json, */*", NULL, NULL);
     cr_expect_eq(a.resp.status, 200);
     cr_expect_str_eq(a.resp.content_type, "application/json");
-    expect_body(&a, "{\"kind\":\"APIVersions\",\"versions\":[\"v1\"],\"serverAddressByClientCIDRs\":"
-                    "[{\"clientCIDR\":\"0.0.0.0/0\",\"serverAddress\":\"127.0.0.1:34567\"}]}\n");
+    expect_body(&a,
+                "{\"kind\":\"APIVersions\",\"versions\":[\"v1\"],\"serverAddressByClientCIDRs\":"
+                "[{\"clientCIDR\":\"0.0.0.0/0\",\"serverAddress\":\"127.0.0.1:34567\"}]}\n");
     answer_release(&a);
     a = call(&f, "GET", "/apis", "application/json", NULL, NULL);
     cr_expect_eq(a.resp.status, 200, "/apis must never 404 (contract §8.2)");
-    expect_body(&a, "{\"kind\":\"APIGroupList\",\"apiVersion\":\"v1\",\"groups\":[{\"name\":\"apps\","
-                    "\"versions\":[{\"groupVersion\":\"apps/v1\",\"version\":\"v1\"}],"
-                    "\"preferredVersion\":{\"groupVersion\":\"apps/v1\",\"version\":\"v1\"}},"
-                    "{\"name\":\"discovery.k8s.io\",\"versions\":[{\"groupVersion\":"
-                    "\"discovery.k8s.io/v1\",\"version\":\"v1\"}],\"preferredVersion\":{"
-                    "\"groupVersion\":\"discovery.k8s.io/v1\",\"version\":\"v1\"}}]}\n");
+    expect_body(&a,
+                "{\"kind\":\"APIGroupList\",\"apiVersion\":\"v1\",\"groups\":[{\"name\":\"apps\","
+                "\"versions\":[{\"groupVersion\":\"apps/v1\",\"version\":\"v1\"}],"
+                "\"preferredVersion\":{\"groupVersion\":\"apps/v1\",\"version\":\"v1\"}},"
+                "{\"name\":\"discovery.k8s.io\",\"versions\":[{\"groupVersion\":"
+                "\"discovery.k8s.io/v1\",\"version\":\"v1\"}],\"preferredVersion\":{"
+                "\"groupVersion\":\"discovery.k8s.io/v1\",\"version\":\"v1\"}}]}\n");
     answer_release(&a);
     a = call(&f, "GET", "/apis/apps", NULL, NULL, NULL);
     cr_expect_eq(a.resp.status, 200);
@@ -195,9 +198,9 @@ Test(rest, api_v1_resource_list)
     json_t *svc = find_by(res, "name", "services");
     cr_assert_not_null(svc);
     char *s = json_dumps(svc, JSON_COMPACT);
-    cr_expect(!strncmp(s, "{\"name\":\"services\",\"singularName\":\"service\",\"namespaced\":true,",
-                       62),
-              "%s", s);
+    cr_expect(
+        !strncmp(s, "{\"name\":\"services\",\"singularName\":\"service\",\"namespaced\":true,", 62),
+        "%s", s);
     free(s);
     cr_expect_str_eq(ju_str(svc, "kind"), "Service");
     s = json_dumps(ju_get(svc, "verbs"), JSON_COMPACT);
@@ -261,13 +264,14 @@ Test(rest, aggregated_discovery_v2_for_new_kubectl)
     json_t *svc = find_by(ju_arr(v1, "resources"), "resource", "services");
     cr_assert_not_null(svc);
     s = json_dumps(svc, JSON_COMPACT);
-    cr_expect_str_eq(s, "{\"resource\":\"services\",\"responseKind\":{\"group\":\"\",\"version\":"
-                        "\"v1\",\"kind\":\"Service\"},\"scope\":\"Namespaced\",\"singularResource\":"
-                        "\"service\",\"verbs\":[\"create\",\"delete\",\"deletecollection\",\"get\","
-                        "\"list\",\"patch\",\"update\",\"watch\"],\"shortNames\":[\"svc\"],"
-                        "\"categories\":[\"all\"],\"subresources\":[{\"subresource\":\"status\","
-                        "\"responseKind\":{\"group\":\"\",\"version\":\"v1\",\"kind\":\"Service\"},"
-                        "\"verbs\":[\"get\",\"patch\",\"update\"]}]}");
+    cr_expect_str_eq(s,
+                     "{\"resource\":\"services\",\"responseKind\":{\"group\":\"\",\"version\":"
+                     "\"v1\",\"kind\":\"Service\"},\"scope\":\"Namespaced\",\"singularResource\":"
+                     "\"service\",\"verbs\":[\"create\",\"delete\",\"deletecollection\",\"get\","
+                     "\"list\",\"patch\",\"update\",\"watch\"],\"shortNames\":[\"svc\"],"
+                     "\"categories\":[\"all\"],\"subresources\":[{\"subresource\":\"status\","
+                     "\"responseKind\":{\"group\":\"\",\"version\":\"v1\",\"kind\":\"Service\"},"
+                     "\"verbs\":[\"get\",\"patch\",\"update\"]}]}");
     free(s);
     json_t *ns = find_by(ju_arr(v1, "resources"), "resource", "namespaces");
     cr_expect_str_eq(ju_str(ns, "scope"), "Cluster");
@@ -291,9 +295,9 @@ Test(rest, aggregated_discovery_v2beta1_for_old_kubectl)
     cr_assert_eq(json_array_size(items), 2);
     cr_expect_str_eq(ju_meta_str(json_array_get(items, 0), "name"), "apps");
     cr_expect_str_eq(ju_meta_str(json_array_get(items, 1), "name"), "discovery.k8s.io");
-    json_t *rs = find_by(ju_arr(json_array_get(ju_arr(json_array_get(items, 0), "versions"), 0),
-                                "resources"),
-                         "resource", "replicasets");
+    json_t *rs = find_by(
+        ju_arr(json_array_get(ju_arr(json_array_get(items, 0), "versions"), 0), "resources"),
+        "resource", "replicasets");
     cr_assert_not_null(rs);
     json_t *scale = find_by(ju_arr(rs, "subresources"), "subresource", "scale");
     cr_assert_not_null(scale);
@@ -332,8 +336,8 @@ Test(rest, missing_object_is_a_404_status)
 {
     struct fx f;
     fx_init(&f, 1000);
-    struct answer a = call(&f, "GET", "/api/v1/namespaces/default/services/nonexist", TABLE_ACCEPT,
-                           NULL, NULL);
+    struct answer a =
+        call(&f, "GET", "/api/v1/namespaces/default/services/nonexist", TABLE_ACCEPT, NULL, NULL);
     cr_expect_eq(a.resp.status, 404);
     expect_body(&a, "{\"kind\":\"Status\",\"apiVersion\":\"v1\",\"metadata\":{},\"status\":"
                     "\"Failure\",\"message\":\"services \\\"nonexist\\\" not found\",\"reason\":"
@@ -418,18 +422,18 @@ Test(rest, create_then_get_returns_the_stored_bytes)
 {
     struct fx f;
     fx_init(&f, 1000);
-    struct answer c = call(&f, "POST", "/api/v1/namespaces/default/endpoints", NULL,
-                           "application/json",
-                           "{\"apiVersion\":\"v1\",\"kind\":\"Endpoints\",\"metadata\":{\"name\":"
-                           "\"web\"},\"subsets\":[{\"addresses\":[{\"ip\":\"10.1.2.3\"}],\"ports\":"
-                           "[{\"port\":80}]}]}");
+    struct answer c =
+        call(&f, "POST", "/api/v1/namespaces/default/endpoints", NULL, "application/json",
+             "{\"apiVersion\":\"v1\",\"kind\":\"Endpoints\",\"metadata\":{\"name\":"
+             "\"web\"},\"subsets\":[{\"addresses\":[{\"ip\":\"10.1.2.3\"}],\"ports\":"
+             "[{\"port\":80}]}]}");
     cr_expect_eq(c.resp.status, 201, "%s", body(&c));
     cr_expect_str_eq(c.resp.content_type, "application/json");
     cr_expect(!strncmp(body(&c), "{\"kind\":\"Endpoints\",\"apiVersion\":\"v1\",\"metadata\":", 49),
               "%s", body(&c));
     cr_expect_eq(body(&c)[c.resp.body.len - 1], '\n', "newline-terminated");
-    struct answer g = call(&f, "GET", "/api/v1/namespaces/default/endpoints/web",
-                           "application/json", NULL, NULL);
+    struct answer g =
+        call(&f, "GET", "/api/v1/namespaces/default/endpoints/web", "application/json", NULL, NULL);
     cr_expect_eq(g.resp.status, 200);
     cr_expect_str_eq(body(&g), body(&c), "GET sends the same bytes the create answered");
     struct store_obj *o = store_get(f.st, "endpoints/default/web");
@@ -445,18 +449,17 @@ Test(rest, yaml_body_and_yaml_answer)
 {
     struct fx f;
     fx_init(&f, 1000);
-    struct answer c = call(&f, "POST", "/api/v1/namespaces/default/services", "application/yaml",
-                           "application/yaml",
-                           "apiVersion: v1\nkind: Service\nmetadata:\n  name: web\nspec:\n  ports:\n"
-                           "  - port: 80\n");
+    struct answer c = call(
+        &f, "POST", "/api/v1/namespaces/default/services", "application/yaml", "application/yaml",
+        "apiVersion: v1\nkind: Service\nmetadata:\n  name: web\nspec:\n  ports:\n"
+        "  - port: 80\n");
     cr_expect_eq(c.resp.status, 201, "%s", body(&c));
     cr_expect_str_eq(c.resp.content_type, "application/yaml");
     /* sigs.k8s.io/yaml prints keys sorted. */
-    cr_expect(!strncmp(body(&c), "apiVersion: v1\nkind: Service\nmetadata:\n", 39), "%s",
-              body(&c));
+    cr_expect(!strncmp(body(&c), "apiVersion: v1\nkind: Service\nmetadata:\n", 39), "%s", body(&c));
     answer_release(&c);
-    struct answer g = call(&f, "GET", "/api/v1/namespaces/default/services/web",
-                           "application/yaml", NULL, NULL);
+    struct answer g =
+        call(&f, "GET", "/api/v1/namespaces/default/services/web", "application/yaml", NULL, NULL);
     cr_expect_eq(g.resp.status, 200);
     cr_expect_str_eq(g.resp.content_type, "application/yaml");
     cr_expect(strstr(body(&g), "\n  name: web\n") != NULL, "%s", body(&g));
@@ -497,8 +500,8 @@ Test(rest, delete_answers)
              "{\"kind\":\"Status\",\"apiVersion\":\"v1\",\"metadata\":{},\"status\":\"Success\","
              "\"details\":{\"name\":\"web\",\"kind\":\"endpoints\",\"uid\":\"%s\"}}\n",
              uid);
-    struct answer d = call(&f, "DELETE", "/api/v1/namespaces/default/endpoints/web", NULL, NULL,
-                           NULL);
+    struct answer d =
+        call(&f, "DELETE", "/api/v1/namespaces/default/endpoints/web", NULL, NULL, NULL);
     cr_expect_eq(d.resp.status, 200);
     expect_body(&d, want);
     answer_release(&d);
@@ -564,8 +567,8 @@ Test(rest, table_answers_for_kubectl_get)
 {
     struct fx f;
     fx_init(&f, 1000);
-    struct answer a = call(&f, "GET", "/api/v1/namespaces/default/services?limit=500",
-                           TABLE_ACCEPT, NULL, NULL);
+    struct answer a =
+        call(&f, "GET", "/api/v1/namespaces/default/services?limit=500", TABLE_ACCEPT, NULL, NULL);
     cr_expect_eq(a.resp.status, 200);
     cr_assert_not_null(a.json, "%s", body(&a));
     cr_expect_str_eq(ju_str(a.json, "kind"), "Table");
@@ -574,8 +577,8 @@ Test(rest, table_answers_for_kubectl_get)
     snprintf(rv, sizeof(rv), "%llu", (unsigned long long)store_revision(f.st));
     cr_expect_str_eq(ju_str(ju_obj(a.json, "metadata"), "resourceVersion"), rv);
     json_t *cols = ju_arr(a.json, "columnDefinitions");
-    const char *names[] = {"Name", "Type", "Cluster-IP", "External-IP", "Port(s)", "Age",
-                           "Selector"};
+    const char *names[] = {"Name",    "Type", "Cluster-IP", "External-IP",
+                           "Port(s)", "Age",  "Selector"};
     cr_assert_eq(json_array_size(cols), 7);
     for (size_t i = 0; i < 7; i++)
         cr_expect_str_eq(ju_str(json_array_get(cols, i), "name"), names[i]);
@@ -639,9 +642,9 @@ Test(rest, partial_object_metadata_list)
 {
     struct fx f;
     fx_init(&f, 1000);
-    struct answer a = call(&f, "GET", "/api/v1/namespaces",
-                           "application/json;as=PartialObjectMetadataList;v=v1;g=meta.k8s.io",
-                           NULL, NULL);
+    struct answer a =
+        call(&f, "GET", "/api/v1/namespaces",
+             "application/json;as=PartialObjectMetadataList;v=v1;g=meta.k8s.io", NULL, NULL);
     cr_assert_not_null(a.json, "%s", body(&a));
     cr_expect_str_eq(ju_str(a.json, "kind"), "PartialObjectMetadataList");
     cr_expect_str_eq(ju_str(a.json, "apiVersion"), "meta.k8s.io/v1");
@@ -686,8 +689,9 @@ Test(rest, deletecollection_answers_the_list_of_deleted_objects)
         cr_assert_eq(c.resp.status, 201);
         answer_release(&c);
     }
-    struct answer a = call(&f, "DELETE", "/api/v1/namespaces/default/endpoints?labelSelector=app%3Dweb",
-                           NULL, NULL, NULL);
+    struct answer a =
+        call(&f, "DELETE", "/api/v1/namespaces/default/endpoints?labelSelector=app%3Dweb", NULL,
+             NULL, NULL);
     cr_expect_eq(a.resp.status, 200);
     cr_assert_not_null(a.json, "%s", body(&a));
     cr_expect_str_eq(ju_str(a.json, "kind"), "EndpointsList");

@@ -12,10 +12,6 @@
 #include "svc/api.h"
 #include "svc/rest.h"
 
-struct routed {
-    struct route r;
-};
-
 static struct route route(const char *path)
 {
     struct route r;
@@ -36,8 +32,8 @@ static bool str_eq(const char *a, const char *b)
 }
 
 /* A resource route with its parts (NULL for absent). */
-static void expect_resource(const char *path, const char *group, const char *plural,
-                            const char *ns, const char *name, const char *sub, bool watch)
+static void expect_resource(const char *path, const char *group, const char *plural, const char *ns,
+                            const char *name, const char *sub, bool watch)
 {
     struct route r = route(path);
     cr_assert_eq(r.kind, ROUTE_RESOURCE, "%s is not a resource route (%d)", path, (int)r.kind);
@@ -113,15 +109,15 @@ Test(router, unknown_paths_are_not_found)
         "/apis/batch",
         "/apis/batch/v1",
         "/apis/apps/v2",
-        "/apis/apps/v1/services",                            /* services are core */
+        "/apis/apps/v1/services", /* services are core */
         "/api/v1/deployments",
         "/api/v1/namespaces/default/deployments",
-        "/api/v1/services/web",                              /* a namespaced object needs its ns */
+        "/api/v1/services/web", /* a namespaced object needs its ns */
         "/api/v1/services/web/status",
-        "/api/v1/namespaces/default/nodes",                  /* cluster-scoped inside a ns */
+        "/api/v1/namespaces/default/nodes", /* cluster-scoped inside a ns */
         "/api/v1/namespaces/default/namespaces",
-        "/api/v1/namespaces/default/services/web/proxy",     /* not served */
-        "/api/v1/namespaces/default/endpoints/web/status",   /* endpoints have no status */
+        "/api/v1/namespaces/default/services/web/proxy",   /* not served */
+        "/api/v1/namespaces/default/endpoints/web/status", /* endpoints have no status */
         "/api/v1/namespaces/default/services/web/status/x",
         "/api/v1/namespaces/foo/bar",
         "/api/v1/namespaces/foo/status/x",
@@ -148,8 +144,8 @@ Test(router, namespaced_resource_paths)
                     "web", "status", false);
     expect_resource("/api/v1/namespaces/kube-system/endpoints/kubernetes", "", "endpoints",
                     "kube-system", "kubernetes", NULL, false);
-    expect_resource("/apis/apps/v1/namespaces/default/replicasets/web/scale", "apps",
-                    "replicasets", "default", "web", "scale", false);
+    expect_resource("/apis/apps/v1/namespaces/default/replicasets/web/scale", "apps", "replicasets",
+                    "default", "web", "scale", false);
     expect_resource("/apis/discovery.k8s.io/v1/namespaces/default/endpointslices/web-abc",
                     "discovery.k8s.io", "endpointslices", "default", "web-abc", NULL, false);
     /* A resource named like a namespace subresource is still the resource in the namespace. */
@@ -214,9 +210,9 @@ Test(router, route_release_resets)
 Test(router, target_path_and_params)
 {
     struct rest_request req = {0};
-    cr_assert_eq(rest_request_parse_target(
-                     &req, "/api/v1/namespaces/default/services?limit=500&watch=true"),
-                 0);
+    cr_assert_eq(
+        rest_request_parse_target(&req, "/api/v1/namespaces/default/services?limit=500&watch=true"),
+        0);
     cr_expect_str_eq(req.path, "/api/v1/namespaces/default/services");
     cr_assert_eq(req.n_params, 2);
     cr_expect_str_eq(req.params[0].key, "limit");

@@ -27,7 +27,8 @@ static const char test_defs[] =
     "\"b\":{\"type\":\"boolean\",\"omit\":\"never\"},"
     "\"f\":{\"type\":\"number\"},"
     "\"m\":{\"type\":\"object\",\"additionalProperties\":{\"type\":\"string\"}},"
-    "\"mn\":{\"type\":\"object\",\"additionalProperties\":{\"type\":\"string\"},\"omit\":\"never\"},"
+    "\"mn\":{\"type\":\"object\",\"additionalProperties\":{\"type\":\"string\"},\"omit\":\"never\"}"
+    ","
     "\"l\":{\"type\":\"array\",\"items\":{\"type\":\"string\"}},"
     "\"ln\":{\"type\":\"array\",\"items\":{\"type\":\"string\"},\"omit\":\"never\"},"
     "\"sub\":{\"$ref\":\"io.example.v1.Sub\"},"
@@ -69,8 +70,7 @@ static char *dump(const json_t *v)
 }
 
 /* Canonicalise the JSON text in as def and compare the compact output with want. */
-static void expect_canon(const struct schema *s, const char *def, const char *in,
-                         const char *want)
+static void expect_canon(const struct schema *s, const char *def, const char *in, const char *want)
 {
     json_error_t jerr;
     json_t *obj = json_loads(in, 0, &jerr);
@@ -106,7 +106,8 @@ static void expect_type_error(const struct schema *s, const char *def, const cha
 
 /* The zero-valued fields every Thing carries: never-omitted scalars, nil slices and maps, the
    struct, and the zero Time and IntOrString. */
-#define THING_ZEROS "\"n\":0,\"b\":false,\"mn\":null,\"ln\":null,\"sub\":{\"y\":0},\"iosn\":0,\"t\":null"
+#define THING_ZEROS                                                                                \
+    "\"n\":0,\"b\":false,\"mn\":null,\"ln\":null,\"sub\":{\"y\":0},\"iosn\":0,\"t\":null"
 
 /* ---- inline schemas ----------------------------------------------------------------------- */
 
@@ -141,8 +142,7 @@ Test(schema, omit_empty_drops_zero_values)
 Test(schema, omit_nil_keeps_zero_values_but_drops_null)
 {
     struct schema *s = test_schema();
-    expect_canon(s, THING, "{\"p\":\"\"}",
-                 "{\"p\":\"\"," THING_ZEROS "}");
+    expect_canon(s, THING, "{\"p\":\"\"}", "{\"p\":\"\"," THING_ZEROS "}");
     expect_canon(s, THING, "{\"p\":null}", "{" THING_ZEROS "}");
     /* A pointer to a struct: present (even empty) is kept, with its own zeros. */
     expect_canon(s, THING, "{\"subp\":{}}",
@@ -466,10 +466,11 @@ Test(schema, real_object_meta_key_order)
 Test(schema, real_unknown_fields_report_strict_decoding_paths)
 {
     const struct schema *s = builtin();
-    json_t *obj = json_loads("{\"kind\":\"Service\",\"apiVersion\":\"v1\",\"metadata\":{\"name\":"
-                             "\"w\",\"bogus\":1},\"spec\":{\"bogusField\":true,\"ports\":[{\"port\":"
-                             "80,\"extra\":1}]}}",
-                             0, NULL);
+    json_t *obj =
+        json_loads("{\"kind\":\"Service\",\"apiVersion\":\"v1\",\"metadata\":{\"name\":"
+                   "\"w\",\"bogus\":1},\"spec\":{\"bogusField\":true,\"ports\":[{\"port\":"
+                   "80,\"extra\":1}]}}",
+                   0, NULL);
     struct schema_report rep;
     schema_report_init(&rep);
     json_t *out = schema_canonicalize(s, SERVICE, obj, &rep);
@@ -503,14 +504,13 @@ Test(schema, real_managed_fields_content_is_never_pruned)
     json_t *out = schema_canonicalize(s, SERVICE, obj, &rep);
     cr_assert_not_null(out);
     cr_expect_eq(json_array_size(rep.unknown), 0);
-    json_t *mf = json_array_get(json_object_get(json_object_get(out, "metadata"), "managedFields"),
-                                0);
-    cr_expect(json_equal(json_object_get(mf, "fieldsV1"),
-                         json_object_get(json_array_get(json_object_get(json_object_get(
-                                                            obj, "metadata"),
-                                                                        "managedFields"),
-                                                        0),
-                                         "fieldsV1")));
+    json_t *mf =
+        json_array_get(json_object_get(json_object_get(out, "metadata"), "managedFields"), 0);
+    cr_expect(json_equal(
+        json_object_get(mf, "fieldsV1"),
+        json_object_get(
+            json_array_get(json_object_get(json_object_get(obj, "metadata"), "managedFields"), 0),
+            "fieldsV1")));
     json_decref(out);
     json_decref(obj);
     schema_report_release(&rep);
@@ -583,9 +583,9 @@ Test(schema, lookup_field_gives_patch_metadata)
     cr_expect_null(f.patch_strategy, "Endpoints subsets are replaced atomically");
     cr_expect_str_eq(f.list_type, "atomic");
 
-    cr_assert_eq(schema_lookup_field(s, "io.k8s.apimachinery.pkg.apis.meta.v1.ObjectMeta",
-                                     "finalizers", &f),
-                 0);
+    cr_assert_eq(
+        schema_lookup_field(s, "io.k8s.apimachinery.pkg.apis.meta.v1.ObjectMeta", "finalizers", &f),
+        0);
     cr_expect(f.is_list);
     cr_expect_null(f.ref, "a list of strings has no struct");
     cr_expect_str_eq(f.list_type, "set");

@@ -56,8 +56,17 @@ Test(skiplist, put_get_replace_and_key_is_copied)
 Test(skiplist, iterates_in_strcmp_order)
 {
     static const char *const keys[] = {
-        "services/default/web", "services/default/api", "endpoints/default/web", "services/a/x",
-        "", "services/default/web-2", "services/default/web/", "z", "\xc3\xa9", "A", "services",
+        "services/default/web",
+        "services/default/api",
+        "endpoints/default/web",
+        "services/a/x",
+        "",
+        "services/default/web-2",
+        "services/default/web/",
+        "z",
+        "\xc3\xa9",
+        "A",
+        "services",
     };
     size_t n = sizeof(keys) / sizeof(keys[0]);
     struct skiplist *sl = skiplist_new();
@@ -65,8 +74,16 @@ Test(skiplist, iterates_in_strcmp_order)
         skiplist_put(sl, keys[i], val(i + 1));
     cr_expect_eq(skiplist_size(sl), n);
     const char *sorted[] = {
-        "", "A", "endpoints/default/web", "services", "services/a/x", "services/default/api",
-        "services/default/web", "services/default/web-2", "services/default/web/", "z",
+        "",
+        "A",
+        "endpoints/default/web",
+        "services",
+        "services/a/x",
+        "services/default/api",
+        "services/default/web",
+        "services/default/web-2",
+        "services/default/web/",
+        "z",
         "\xc3\xa9", /* bytes >= 0x80 sort after ASCII: unsigned comparison */
     };
     size_t i = 0;

@@ -230,14 +230,13 @@ Test(status, invalid_with_one_error_matches_service_semantics_2_2)
     fe_invalid_int(&errs, "spec.ports[0].port", 0, "must be between 1 and 65535, inclusive");
     apierr_invalid(&err, "", "Service", "web", &errs);
     cr_expect_eq(apierr_http_code(&err), 422);
-    expect_status(&err,
-                  "{\"kind\":\"Status\",\"apiVersion\":\"v1\",\"metadata\":{},"
-                  "\"status\":\"Failure\",\"message\":\"Service \\\"web\\\" is invalid: "
-                  "spec.ports[0].port: Invalid value: 0: must be between 1 and 65535, "
-                  "inclusive\",\"reason\":\"Invalid\",\"details\":{\"name\":\"web\",\"kind\":"
-                  "\"Service\",\"causes\":[{\"reason\":\"FieldValueInvalid\",\"message\":"
-                  "\"Invalid value: 0: must be between 1 and 65535, inclusive\",\"field\":"
-                  "\"spec.ports[0].port\"}]},\"code\":422}");
+    expect_status(&err, "{\"kind\":\"Status\",\"apiVersion\":\"v1\",\"metadata\":{},"
+                        "\"status\":\"Failure\",\"message\":\"Service \\\"web\\\" is invalid: "
+                        "spec.ports[0].port: Invalid value: 0: must be between 1 and 65535, "
+                        "inclusive\",\"reason\":\"Invalid\",\"details\":{\"name\":\"web\",\"kind\":"
+                        "\"Service\",\"causes\":[{\"reason\":\"FieldValueInvalid\",\"message\":"
+                        "\"Invalid value: 0: must be between 1 and 65535, inclusive\",\"field\":"
+                        "\"spec.ports[0].port\"}]},\"code\":422}");
     fe_release(&errs);
     apierr_release(&err);
 }
@@ -360,8 +359,10 @@ Test(status, simple_errors_have_no_details)
     expect_status(&err, "{\"kind\":\"Status\",\"apiVersion\":\"v1\",\"metadata\":{},"
                         "\"status\":\"Failure\",\"message\":\"The resourceVersion for the "
                         "provided list is too old.\",\"reason\":\"Expired\",\"code\":410}");
-    apierr_simple(&err, APIERR_BAD_REQUEST, "the name of the object (%s) does not match the name "
-                                            "on the URL (%s)", "a", "b");
+    apierr_simple(&err, APIERR_BAD_REQUEST,
+                  "the name of the object (%s) does not match the name "
+                  "on the URL (%s)",
+                  "a", "b");
     expect_status(&err, "{\"kind\":\"Status\",\"apiVersion\":\"v1\",\"metadata\":{},"
                         "\"status\":\"Failure\",\"message\":\"the name of the object (a) does not "
                         "match the name on the URL (b)\",\"reason\":\"BadRequest\",\"code\":400}");

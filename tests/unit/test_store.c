@@ -173,18 +173,18 @@ Test(store, update_preconditions)
     store_obj_unref(res);
     store_obj_unref(prev);
     /* A stale expected revision. */
-    cr_expect_eq(write_op(st, STORE_OP_UPDATE, "services/default/web", svc("web", "X"), 1, NULL,
-                          NULL),
-                 STORE_ERR_CONFLICT);
+    cr_expect_eq(
+        write_op(st, STORE_OP_UPDATE, "services/default/web", svc("web", "X"), 1, NULL, NULL),
+        STORE_ERR_CONFLICT);
     /* 0: unconditional. */
-    cr_expect_eq(write_op(st, STORE_OP_UPDATE, "services/default/web", svc("web", "Y"), 0, NULL,
-                          NULL),
-                 STORE_OK);
+    cr_expect_eq(
+        write_op(st, STORE_OP_UPDATE, "services/default/web", svc("web", "Y"), 0, NULL, NULL),
+        STORE_OK);
     cr_expect_eq(store_revision(st), 3);
     /* Missing key. */
-    cr_expect_eq(write_op(st, STORE_OP_UPDATE, "services/default/nope", svc("nope", "Z"), 0, NULL,
-                          NULL),
-                 STORE_ERR_NOT_FOUND);
+    cr_expect_eq(
+        write_op(st, STORE_OP_UPDATE, "services/default/nope", svc("nope", "Z"), 0, NULL, NULL),
+        STORE_ERR_NOT_FOUND);
     cr_expect_eq(store_revision(st), 3);
     struct store_obj *got = store_get(st, "services/default/web");
     cr_expect_str_eq(type_of(got), "Y");
@@ -231,10 +231,10 @@ Test(store, delete_returns_the_old_object_and_logs_the_last_state_at_the_new_rev
 Test(store, event_log_in_revision_order_with_types_and_previous_states)
 {
     struct store *st = new_store(100);
-    create(st, "a", "1");                                                    /* 1 */
-    write_op(st, STORE_OP_UPDATE, "a", svc("a", "2"), 0, NULL, NULL);        /* 2 */
-    create(st, "b", "1");                                                    /* 3 */
-    write_op(st, STORE_OP_DELETE, "a", NULL, 0, NULL, NULL);                 /* 4 */
+    create(st, "a", "1");                                             /* 1 */
+    write_op(st, STORE_OP_UPDATE, "a", svc("a", "2"), 0, NULL, NULL); /* 2 */
+    create(st, "b", "1");                                             /* 3 */
+    write_op(st, STORE_OP_DELETE, "a", NULL, 0, NULL, NULL);          /* 4 */
     struct store_event ev[8];
     long n = store_events_since(st, 0, ev, 8);
     cr_assert_eq(n, 4);
@@ -391,8 +391,8 @@ Test(store, list_with_filter_has_no_remaining_count)
     struct store *st = new_store(100);
     fill(st);
     int calls = 0;
-    struct store_list_opts lo = {.prefix = "services/default/", .filter = only_nodeport,
-                                 .filter_ctx = &calls};
+    struct store_list_opts lo = {
+        .prefix = "services/default/", .filter = only_nodeport, .filter_ctx = &calls};
     struct store_list_result r;
     cr_assert_eq(store_list(st, &lo, &r), STORE_OK);
     expect_names(&r, "b,d");
@@ -416,11 +416,11 @@ Test(store, list_with_filter_has_no_remaining_count)
 Test(store, list_at_an_old_revision_is_rebuilt_from_the_log)
 {
     struct store *st = new_store(100);
-    create(st, "s/a", "a1");                                           /* 1 */
-    create(st, "s/b", "b1");                                           /* 2 */
+    create(st, "s/a", "a1");                                             /* 1 */
+    create(st, "s/b", "b1");                                             /* 2 */
     write_op(st, STORE_OP_UPDATE, "s/a", svc("a", "a2"), 0, NULL, NULL); /* 3 */
     write_op(st, STORE_OP_DELETE, "s/b", NULL, 0, NULL, NULL);           /* 4 */
-    create(st, "s/c", "c1");                                           /* 5 */
+    create(st, "s/c", "c1");                                             /* 5 */
     struct store_list_opts lo = {.prefix = "s/", .at_rv = 2};
     struct store_list_result r;
     cr_assert_eq(store_list(st, &lo, &r), STORE_OK);
@@ -563,7 +563,7 @@ Test(store, readers_keep_objects_alive_after_changes)
 
 /* ---- concurrency ----------------------------------------------------------------------------- */
 
-#define THREADS 8
+#define THREADS    8
 #define PER_THREAD 300
 
 struct worker {
@@ -603,8 +603,8 @@ static void *work(void *arg)
 Test(store, concurrent_writers_serialise_on_one_revision_counter)
 {
     struct store *st = new_store(10 * THREADS * PER_THREAD);
-    cr_assert_eq(write_op(st, STORE_OP_CREATE, "shared", json_pack("{s:{},s:i}", "metadata", "n", 0),
-                          0, NULL, NULL),
+    cr_assert_eq(write_op(st, STORE_OP_CREATE, "shared",
+                          json_pack("{s:{},s:i}", "metadata", "n", 0), 0, NULL, NULL),
                  STORE_OK);
     pthread_t t[THREADS];
     struct worker w[THREADS];

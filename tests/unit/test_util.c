@@ -44,7 +44,7 @@ Test(util, uuid_v4_has_the_rfc4122_form)
 Test(util, uuids_are_unique_and_every_free_nibble_varies)
 {
     enum { N = 2000 };
-    char (*all)[37] = calloc(N, 37);
+    char(*all)[37] = calloc(N, 37);
     cr_assert_not_null(all);
     /* For each of the 32 hex positions, which digits were seen. */
     unsigned seen[36] = {0};
@@ -222,8 +222,12 @@ Test(util, parse_time_utc_fractions_and_offsets)
 Test(util, parse_time_round_trips_every_format)
 {
     const struct timespec samples[] = {
-        {0, 0}, {1746093600, 0}, {1746093600, 123456789}, {946684799, 999999000},
-        {2147483648, 500}, {1709251199, 100000000},
+        {0, 0},
+        {1746093600, 0},
+        {1746093600, 123456789},
+        {946684799, 999999000},
+        {2147483648, 500},
+        {1709251199, 100000000},
     };
     for (size_t i = 0; i < sizeof(samples) / sizeof(samples[0]); i++) {
         struct timespec in = samples[i], out;
@@ -249,19 +253,19 @@ Test(util, parse_time_rejects_malformed_text)
         "",
         "2025",
         "2025-05-01",
-        "2025-05-01T10:00:00",        /* no zone */
-        "2025-05-01 10:00:00Z",       /* space instead of T */
+        "2025-05-01T10:00:00",  /* no zone */
+        "2025-05-01 10:00:00Z", /* space instead of T */
         "2025/05/01T10:00:00Z",
         "2025-5-01T10:00:00Z",
-        "2025-13-01T10:00:00Z",       /* month 13 */
+        "2025-13-01T10:00:00Z", /* month 13 */
         "2025-00-01T10:00:00Z",
         "2025-05-00T10:00:00Z",
         "2025-05-32T10:00:00Z",
         "2025-05-01T24:00:00Z",
         "2025-05-01T10:60:00Z",
-        "2025-05-01T10:00:00.Z",      /* a dot without digits */
+        "2025-05-01T10:00:00.Z", /* a dot without digits */
         "2025-05-01T10:00:00Zjunk",
-        "2025-05-01T10:00:00+0200",   /* offset without colon */
+        "2025-05-01T10:00:00+0200", /* offset without colon */
         "2025-05-01T10:00:00+02",
         "2025-05-01T10:00:00+02:00x",
         "2025-05-01T1a:00:00Z",
@@ -285,11 +289,8 @@ Test(util, parse_time_rejects_what_go_time_parse_rejects)
 {
     static const char *const bad[] = {
         "2025-02-29T00:00:00Z", /* 2025 is not a leap year */
-        "2025-02-30T00:00:00Z",
-        "2025-04-31T00:00:00Z",
-        "2025-05-01T10:00:60Z",
-        "2025-05-01t10:00:00Z",
-        "2025-05-01T10:00:00z",
+        "2025-02-30T00:00:00Z", "2025-04-31T00:00:00Z", "2025-05-01T10:00:60Z",
+        "2025-05-01t10:00:00Z", "2025-05-01T10:00:00z",
     };
     for (size_t i = 0; i < sizeof(bad) / sizeof(bad[0]); i++) {
         struct timespec ts;
@@ -310,8 +311,8 @@ Test(util, now_and_monotonic_clock)
 
 Test(util, json_accessors_check_types_and_tolerate_null)
 {
-    json_t *o = json_pack("{s:s,s:i,s:b,s:{s:s},s:[i],s:f,s:n}", "s", "text", "i", 42, "b", 1,
-                          "o", "k", "v", "a", 1, "r", 1.5, "z");
+    json_t *o = json_pack("{s:s,s:i,s:b,s:{s:s},s:[i],s:f,s:n}", "s", "text", "i", 42, "b", 1, "o",
+                          "k", "v", "a", 1, "r", 1.5, "z");
     cr_expect_str_eq(ju_str(o, "s"), "text");
     cr_expect_null(ju_str(o, "i"));
     cr_expect_null(ju_str(o, "missing"));

@@ -19,6 +19,7 @@
 #include <string.h>
 
 #include "svc/api.h"
+#include "svc/field_error.h"
 #include "svc/apierr.h"
 #include "svc/registry.h"
 #include "svc/store.h"
@@ -38,7 +39,7 @@ static json_t *load(const char *name)
     return root;
 }
 
-/* ---- matching ----------------------------------------------------------------------------------- */
+/* ---- matching -------------------------------------------------------------------------------- */
 
 static bool matches(const json_t *want, const json_t *got, char *where, size_t cap);
 
@@ -72,7 +73,8 @@ static bool matches(const json_t *want, const json_t *got, char *where, size_t c
             return false;
         const char *key;
         json_t *v;
-        json_object_foreach((json_t *)want, key, v) {
+        json_object_foreach((json_t *)want, key, v)
+        {
             json_t *g = json_object_get(got, key);
             if (json_is_object(v) && json_is_true(json_object_get(v, "$absent"))) {
                 if (g) {
@@ -119,7 +121,7 @@ static void assert_matches(const json_t *want, const json_t *got, const char *wh
     }
 }
 
-/* ---- a registry on an in-memory store ------------------------------------------------------------- */
+/* ---- a registry on an in-memory store -------------------------------------------------------- */
 
 struct fixture {
     struct store *store;
@@ -165,7 +167,8 @@ static json_t *merge(const json_t *target, const json_t *patch, int depth)
     json_t *out = json_is_object(target) ? json_deep_copy(target) : json_object();
     const char *key;
     json_t *v;
-    json_object_foreach((json_t *)patch, key, v) {
+    json_object_foreach((json_t *)patch, key, v)
+    {
         if (json_is_null(v))
             json_object_del(out, key);
         else
@@ -235,7 +238,8 @@ static int update_fn(void *ctx, const json_t *cur, json_t **out, struct apierr *
         *out = json_deep_copy(cur);
         const char *ptr;
         json_t *v;
-        json_object_foreach((json_t *)u->set, ptr, v) {
+        json_object_foreach((json_t *)u->set, ptr, v)
+        {
             json_t *copy = json_deep_copy(v);
             set_pointer(*out, ptr, copy);
             json_decref(copy);
@@ -325,9 +329,8 @@ static json_t *run_step(struct fixture *f, const json_t *c, const json_t *step)
             json_t *names = json_array();
             for (size_t i = 0; i < list.n; i++)
                 json_array_append_new(
-                    names, json_string(json_string_value(
-                               json_object_get(json_object_get(list.items[i]->json, "metadata"),
-                                               "name"))));
+                    names, json_string(json_string_value(json_object_get(
+                               json_object_get(list.items[i]->json, "metadata"), "name"))));
             json_object_set_new(o, "code", json_integer(200));
             json_object_set_new(o, "names", names);
             reg_list_release(&list);
@@ -352,13 +355,15 @@ static void run_file(const char *file)
     json_t *root = load(file);
     size_t i;
     json_t *c;
-    json_array_foreach(json_object_get(root, "cases"), i, c) {
+    json_array_foreach(json_object_get(root, "cases"), i, c)
+    {
         struct fixture f;
         fixture_init(&f);
         const char *name = json_string_value(json_object_get(c, "name"));
         size_t s;
         json_t *step;
-        json_array_foreach(json_object_get(c, "steps"), s, step) {
+        json_array_foreach(json_object_get(c, "steps"), s, step)
+        {
             json_t *o = run_step(&f, c, step);
             char what[512];
             snprintf(what, sizeof(what), "%s: %s, step %zu (%s)", file, name, s,
@@ -373,7 +378,7 @@ static void run_file(const char *file)
     json_decref(root);
 }
 
-/* ---- data-driven suites ------------------------------------------------------------------------- */
+/* ---- data-driven suites ---------------------------------------------------------------------- */
 
 Test(workloads, pods_as_kube_apiserver_stores_and_rejects_them)
 {
@@ -420,7 +425,8 @@ Test(workloads, quantities_parse_and_print_as_resource_quantity)
     json_t *root = load("quantities.json");
     size_t i;
     json_t *c;
-    json_array_foreach(json_object_get(root, "cases"), i, c) {
+    json_array_foreach(json_object_get(root, "cases"), i, c)
+    {
         const char *in = json_string_value(json_object_get(c, "in"));
         const char *want = json_string_value(json_object_get(c, "out"));
         const char *want_err = json_string_value(json_object_get(c, "error"));
@@ -439,7 +445,7 @@ Test(workloads, quantities_parse_and_print_as_resource_quantity)
     json_decref(root);
 }
 
-/* ---- behaviour that tables express badly -------------------------------------------------------- */
+/* ---- behaviour that tables express badly ----------------------------------------------------- */
 
 /* The stored pod spec lists its members in PodSpec's Go order, as kubectl get -o json shows. */
 Test(workloads, stored_pod_spec_keeps_go_field_order)
@@ -455,15 +461,16 @@ Test(workloads, stored_pod_spec_keeps_go_field_order)
     cr_assert_eq(registry_create(f.reg, &req, pod, &res, &err), 0, "%s",
                  err.message ? err.message : "");
     static const char *const order[] = {
-        "volumes",          "containers",       "restartPolicy", "terminationGracePeriodSeconds",
-        "dnsPolicy",        "serviceAccountName", "serviceAccount", "securityContext",
-        "schedulerName",    "tolerations",      "priority",      "enableServiceLinks",
+        "volumes",         "containers",         "restartPolicy",  "terminationGracePeriodSeconds",
+        "dnsPolicy",       "serviceAccountName", "serviceAccount", "securityContext",
+        "schedulerName",   "tolerations",        "priority",       "enableServiceLinks",
         "preemptionPolicy"};
     json_t *spec = json_object_get(res.obj->json, "spec");
     size_t i = 0;
     const char *key;
     json_t *v;
-    json_object_foreach(spec, key, v) {
+    json_object_foreach(spec, key, v)
+    {
         cr_assert_lt(i, sizeof(order) / sizeof(order[0]), "unexpected member %s", key);
         cr_expect_str_eq(key, order[i], "member %zu", i);
         i++;
@@ -479,10 +486,10 @@ Test(workloads, service_account_token_volume_is_shared_by_all_containers)
 {
     struct fixture f;
     fixture_init(&f);
-    json_t *pod = json_pack("{s:{s:s},s:{s:[{s:s,s:s}],s:[{s:s,s:s},{s:s,s:s}]}}", "metadata",
-                            "name", "two", "spec", "initContainers", "name", "init", "image",
-                            "busybox", "containers", "name", "a", "image", "nginx", "name", "b",
-                            "image", "redis");
+    json_t *pod =
+        json_pack("{s:{s:s},s:{s:[{s:s,s:s}],s:[{s:s,s:s},{s:s,s:s}]}}", "metadata", "name", "two",
+                  "spec", "initContainers", "name", "init", "image", "busybox", "containers",
+                  "name", "a", "image", "nginx", "name", "b", "image", "redis");
     struct reg_req req = {.res = resource("", "pods"), .ns = "default"};
     struct reg_result res;
     struct apierr err;
@@ -498,7 +505,8 @@ Test(workloads, service_account_token_volume_is_shared_by_all_containers)
     for (size_t l = 0; l < 2; l++) {
         json_t *c;
         size_t i;
-        json_array_foreach(json_object_get(spec, lists[l]), i, c) {
+        json_array_foreach(json_object_get(spec, lists[l]), i, c)
+        {
             json_t *m = json_array_get(json_object_get(c, "volumeMounts"), 0);
             cr_expect_str_eq(json_string_value(json_object_get(m, "name")), vol);
         }
@@ -524,8 +532,8 @@ Test(workloads, kubelet_finishes_graceful_deletion_with_grace_zero)
     uint64_t before = store_revision(f.store);
     json_t *opts = json_object();
     cr_assert_eq(registry_delete(f.reg, &req, opts, &res, &err), 0);
-    cr_assert_not_null(json_object_get(json_object_get(res.obj->json, "metadata"),
-                                       "deletionTimestamp"));
+    cr_assert_not_null(
+        json_object_get(json_object_get(res.obj->json, "metadata"), "deletionTimestamp"));
     reg_result_release(&res);
     cr_assert_eq(store_revision(f.store), before + 1, "one write marks the pod");
     json_object_set_new(opts, "gracePeriodSeconds", json_integer(0));
@@ -558,7 +566,8 @@ Test(workloads, qos_class_of_pod_specs)
     json_t *cases = load("qos.json");
     size_t i;
     json_t *c;
-    json_array_foreach(json_object_get(cases, "cases"), i, c) {
+    json_array_foreach(json_object_get(cases, "cases"), i, c)
+    {
         json_t *spec = json_deep_copy(json_object_get(c, "spec"));
         validate_default_pod_spec(spec, true);
         cr_expect_str_eq(validate_pod_qos_class(spec), json_string_value(json_object_get(c, "qos")),
@@ -566,4 +575,92 @@ Test(workloads, qos_class_of_pod_specs)
         json_decref(spec);
     }
     json_decref(cases);
+}
+
+/* Values of the wrong JSON type (which the decoder refuses before a strategy runs) still never
+   crash the defaulting or the validators: they count as absent. */
+Test(workloads, odd_types_never_crash)
+{
+    static const char *const docs[] = {
+        "{}",
+        "{\"metadata\":[],\"spec\":[],\"status\":\"x\"}",
+        "{\"spec\":{\"containers\":\"x\",\"volumes\":{},\"initContainers\":[1,null,\"a\"]}}",
+        "{\"spec\":{\"containers\":[null,1,[],{\"name\":1,\"image\":[],\"ports\":[1,{"
+        "\"containerPort\":"
+        "\"80\",\"protocol\":7}],\"env\":[{\"valueFrom\":[]},{\"name\":\"A\",\"valueFrom\":{"
+        "\"fieldRef\":"
+        "{}}}],\"resources\":{\"limits\":[],\"requests\":{\"cpu\":true,\"memory\":1.5}},"
+        "\"livenessProbe\":{\"httpGet\":{\"port\":[]},\"exec\":{}},\"volumeMounts\":[{}]}]}}",
+        "{\"spec\":{\"tolerations\":[1,{\"key\":[],\"operator\":{}}],\"schedulingGates\":[{"
+        "\"name\":2}],"
+        "\"dnsPolicy\":\"None\",\"dnsConfig\":{\"nameservers\":[1,\"::1\"],\"searches\":[{}],"
+        "\"options\":[1]},"
+        "\"hostAliases\":[{\"hostnames\":[1]}],\"securityContext\":{\"supplementalGroups\":[\"x\",-"
+        "1]}}}",
+        "{\"spec\":{\"selector\":[],\"template\":{\"metadata\":{\"labels\":[]},\"spec\":7}}}",
+        "{\"spec\":{\"selector\":{\"matchLabels\":{\"a\":1},\"matchExpressions\":[1,{\"values\":{}}"
+        "]},"
+        "\"template\":{\"metadata\":{\"labels\":{\"a\":\"b\"}}}}}",
+        "{\"spec\":{\"taints\":[1,{\"key\":1}],\"podCIDRs\":[1,\"x\",\"10.0.0.0/8\"]},\"status\":"
+        "{\"capacity\":{\"cpu\":[]},\"addresses\":[1,{}]}}",
+        "{\"involvedObject\":[],\"eventTime\":5,\"reportingComponent\":{}}",
+        "{\"status\":{\"conditions\":[1,{\"type\":[]}],\"podIPs\":[1,{\"ip\":3},{}],\"hostIPs\":{},"
+        "\"containerStatuses\":[{\"state\":[]},1]}}",
+    };
+    for (size_t i = 0; i < sizeof(docs) / sizeof(docs[0]); i++) {
+        json_t *obj = json_loads(docs[i], 0, NULL);
+        cr_assert_not_null(obj, "doc %zu", i);
+        json_t *spec = json_object_get(obj, "spec");
+        validate_default_pod_spec(spec, true);
+        validate_default_pod_spec(spec, false);
+        (void)validate_pod_qos_class(spec);
+        const char *msg = NULL;
+        (void)validate_pod_spec_bad_quantity(spec, &msg);
+        (void)validate_node_bad_quantity(obj, &msg);
+        struct field_errors errs;
+        fe_init(&errs);
+        validate_pod(&errs, obj);
+        validate_pod_update(&errs, obj, obj);
+        validate_pod_status_update(&errs, obj, obj);
+        validate_replicaset(&errs, obj);
+        validate_replicaset_update(&errs, obj, obj);
+        validate_replicaset_status_update(&errs, obj, obj);
+        validate_node(&errs, obj);
+        validate_node_update(&errs, obj, obj);
+        validate_event(&errs, obj);
+        validate_event_update(&errs, obj, obj);
+        cr_expect_gt(errs.len, 0, "doc %zu: the junk is reported", i);
+        fe_release(&errs);
+        json_decref(obj);
+    }
+}
+
+/* A long list costs linear time: 20,000 duplicate tolerations and addresses are checked at
+   once, not in quadratic time (the test would time out). */
+Test(workloads, long_lists_are_checked_in_linear_time, .timeout = 20)
+{
+    json_t *tols = json_array(), *addrs = json_array();
+    for (int i = 0; i < 20000; i++) {
+        json_array_append_new(tols, json_pack("{s:s,s:s,s:s}", "key", "k", "operator", "Exists",
+                                              "effect", "NoSchedule"));
+        json_array_append_new(addrs,
+                              json_pack("{s:s,s:s}", "type", "InternalIP", "address", "10.0.0.1"));
+    }
+    json_t *pod = json_pack("{s:{s:s,s:s,s:s},s:{s:[{s:s,s:s}],s:o}}", "metadata", "name", "p",
+                            "namespace", "default", "resourceVersion", "1", "spec", "containers",
+                            "name", "c", "image", "x", "tolerations", tols);
+    validate_default_pod_spec(json_object_get(pod, "spec"), true);
+    struct field_errors errs;
+    fe_init(&errs);
+    validate_pod_update(&errs, pod, pod);
+    cr_expect_eq(errs.len, 0);
+    json_t *node = json_pack("{s:{s:s,s:s},s:{s:o}}", "metadata", "name", "n", "resourceVersion",
+                             "1", "status", "addresses", addrs);
+    validate_node_update(&errs, node, node);
+    /* One duplicate per repeated address, up to the bound a list keeps. */
+    cr_expect_eq(errs.len, FE_MAX_ERRORS);
+    cr_expect_str_eq(errs.items[0].field, "status.addresses[1]");
+    fe_release(&errs);
+    json_decref(pod);
+    json_decref(node);
 }
