@@ -4,6 +4,7 @@
  */
 #include "svc/codec.h"
 
+#include "svc/api.h"
 #include "svc/apierr.h"
 #include "svc/protobuf.h"
 #include "svc/strbuf.h"
@@ -50,9 +51,11 @@ enum codec_media codec_media_of(const char *ct)
 
 int codec_depth(const json_t *v, int limit)
 {
+    /* The nesting of v (objects and arrays; the outermost counts 1), but never more than
+       limit + 1: the walk stops as soon as the limit is passed. */
     if (!json_is_object(v) && !json_is_array(v))
         return 0;
-    if (limit < 0)
+    if (limit <= 0)
         return 1;
     int deepest = 0;
     if (json_is_object(v)) {
@@ -62,7 +65,7 @@ int codec_depth(const json_t *v, int limit)
             int d = codec_depth(child, limit - 1);
             if (d > deepest)
                 deepest = d;
-            if (deepest > limit)
+            if (deepest >= limit)
                 break;
         }
     } else {
@@ -72,7 +75,7 @@ int codec_depth(const json_t *v, int limit)
             int d = codec_depth(child, limit - 1);
             if (d > deepest)
                 deepest = d;
-            if (deepest > limit)
+            if (deepest >= limit)
                 break;
         }
     }
@@ -121,6 +124,43 @@ static char *summarize(const char *body, size_t len)
     if (len > 30)
         strbuf_addstr(&sb, " ...");
     return strbuf_detach(&sb, NULL);
+}
+
+/* The word Go's decoder uses for a JSON value's type ("array", "string", "number", "bool"). */
+static const char *go_json_word(const json_t *v)
+{
+    switch (json_typeof(v)) {
+    case JSON_OBJECT: return "object";
+    case JSON_ARRAY: return "array";
+    case JSON_STRING: return "string";
+    case JSON_INTEGER:
+    case JSON_REAL: return "number";
+    default: return "bool";
+    }
+}
+
+/* The served kind of apiVersion (group/version or "v1") and kind, or NULL. */
+static const struct api_resource *codec_known_kind(const char *api_version, const char *kind)
+{
+    const char *slash = strchr(api_version, '/');
+    char group[128] = "";
+    if (slash)
+        snprintf(group, sizeof(group), "%.*s", (int)(slash - api_version), api_version);
+    return api_find_kind(api_builtin(), group, slash ? slash + 1 : api_version, kind);
+}
+
+/* Go's name of a kind's type: the versioned "v1.Pod", or the internal "core.Service". */
+static void go_type_name(const struct api_resource *res, bool internal, char *out, size_t n)
+{
+    if (!internal)
+        snprintf(out, n, "%s.%s", res->version, res->kind);
+    else if (!*res->group)
+        snprintf(out, n, "core.%s", res->kind);
+    else {
+        const char *dot = strchr(res->group, '.');
+        snprintf(out, n, "%.*s.%s", dot ? (int)(dot - res->group) : (int)strlen(res->group),
+                 res->group, res->kind);
+    }
 }
 
 static json_t *unrecognized(struct apierr *err, const char *kind, const char *what,
@@ -183,31 +223,66 @@ json_t *codec_decode_object(const char *content_type, const char *body, size_t l
                       "application/vnd.kubernetes.protobuf");
         return NULL;
     }
-    if (!json_is_object(obj)) {
+    if (json_is_null(obj)) {
+        /* Go decodes a literal null into an empty object. */
         json_decref(obj);
-        return unrecognized(err, kind,
-                            "couldn't get version/kind; json parse error: json: cannot unmarshal "
-                            "non-object into Go value of type struct { APIVersion string "
-                            "\"json:\\\"apiVersion,omitempty\\\"\"; Kind string "
-                            "\"json:\\\"kind,omitempty\\\"\" }",
-                            body, len);
+        obj = json_object();
     }
-    /* The defaults are the endpoint's; a body that names another kind cannot be handled. */
+    if (!json_is_object(obj)) {
+        char *what = xasprintf("couldn't get version/kind; json parse error: json: cannot "
+                               "unmarshal %s into Go value of type struct { APIVersion string "
+                               "\"json:\\\"apiVersion,omitempty\\\"\"; Kind string "
+                               "\"json:\\\"kind,omitempty\\\"\" }",
+                               go_json_word(obj));
+        json_decref(obj);
+        unrecognized(err, kind, what, body, len);
+        free(what);
+        return NULL;
+    }
+    /* kind and apiVersion say which Go type the body is (apimachinery's meta.Interpret). */
+    const char *fields[2] = {"kind", "apiVersion"};
+    for (int i = 0; i < 2; i++) {
+        json_t *f = json_object_get(obj, fields[i]);
+        if (f && !json_is_string(f) && !json_is_null(f)) {
+            char *what = xasprintf("couldn't get version/kind; json parse error: json: cannot "
+                                   "unmarshal %s into Go struct field .%s of type string",
+                                   go_json_word(f), fields[i]);
+            json_decref(obj);
+            unrecognized(err, kind, what, body, len);
+            free(what);
+            return NULL;
+        }
+    }
     const char *body_kind = ju_str(obj, "kind");
     const char *body_api = ju_str(obj, "apiVersion");
-    if (json_object_get(obj, "kind") && !json_is_string(json_object_get(obj, "kind"))) {
-        json_decref(obj);
-        return unrecognized(err, kind,
-                            "couldn't get version/kind; json parse error: json: cannot unmarshal "
-                            "value into Go struct field .kind of type string",
-                            body, len);
+    if (ju_empty(body_kind))
+        body_kind = kind;
+    if (ju_empty(body_api))
+        body_api = version;
+    const char *slash = strrchr(body_api, '/');
+    const char *body_version = slash ? slash + 1 : body_api;
+    /* The defaults are the endpoint's; a body naming a kind or version the scheme does not know,
+       or another kind, cannot be handled as this one. */
+    const struct api_resource *known = codec_known_kind(body_api, body_kind);
+    char *problem = NULL;
+    if (!known) {
+        problem = xasprintf("no kind \"%s\" is registered for version \"%s\" in scheme "
+                            "\"pkg/api/legacyscheme/scheme.go:30\"",
+                            body_kind, body_api);
+    } else if (strcmp(body_kind, kind) || strcmp(body_api, version)) {
+        char from[160], to[160];
+        go_type_name(known, false, from, sizeof(from));
+        const struct api_resource *target = codec_known_kind(version, kind);
+        if (target)
+            go_type_name(target, true, to, sizeof(to));
+        else
+            snprintf(to, sizeof(to), "%s", kind);
+        problem = xasprintf("converting (%s) to (%s): unknown conversion", from, to);
     }
-    if (!ju_empty(body_kind) && strcmp(body_kind, kind)) {
-        const char *v = body_api && strchr(body_api, '/') ? strchr(body_api, '/') + 1 : body_api;
-        apierr_simple(err, APIERR_BAD_REQUEST,
-                      "%s in version \"%s\" cannot be handled as a %s: the kind in the data (%s) "
-                      "does not match the expected kind (%s)",
-                      body_kind, v ? v : version, kind, body_kind, kind);
+    if (problem) {
+        apierr_simple(err, APIERR_BAD_REQUEST, "%s in version \"%s\" cannot be handled as a %s: %s",
+                      body_kind, body_version, kind, problem);
+        free(problem);
         json_decref(obj);
         return NULL;
     }

@@ -27,6 +27,11 @@ static const struct reg_kind *const strategies[] = {
     &reg_kind_service,
     &reg_kind_endpoints,
     &reg_kind_namespace,
+    &reg_kind_pod,
+    &reg_kind_replicaset,
+    &reg_kind_node,
+    &reg_kind_event,
+    &reg_kind_endpointslice,
 };
 
 const struct reg_kind *registry_kind(const struct api_resource *res)

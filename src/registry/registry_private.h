@@ -23,6 +23,11 @@ struct registry {
 extern const struct reg_kind reg_kind_service;
 extern const struct reg_kind reg_kind_endpoints;
 extern const struct reg_kind reg_kind_namespace;
+extern const struct reg_kind reg_kind_pod;
+extern const struct reg_kind reg_kind_replicaset;
+extern const struct reg_kind reg_kind_node;
+extern const struct reg_kind reg_kind_event;
+extern const struct reg_kind reg_kind_endpointslice;
 
 /* service.c: allocator state, built from the configuration and the stored Services. */
 struct service_state *service_state_new(const struct registry_config *cfg, struct apierr *err);

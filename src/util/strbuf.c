@@ -98,7 +98,22 @@ int strbuf_addf(struct strbuf *sb, const char *fmt, ...)
     return r;
 }
 
+/* The literal of s appended whole, or nothing: a partial literal is never left behind. */
+static int add_json_string(struct strbuf *sb, const char *s);
+
 int strbuf_add_json_string(struct strbuf *sb, const char *s)
+{
+    size_t len = sb->len;
+    if (add_json_string(sb, s)) {
+        sb->len = len;
+        if (sb->buf)
+            sb->buf[len] = '\0';
+        return STRBUF_TOO_BIG;
+    }
+    return 0;
+}
+
+static int add_json_string(struct strbuf *sb, const char *s)
 {
     static const char hex[] = "0123456789abcdef";
     if (strbuf_addch(sb, '"'))

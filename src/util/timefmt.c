@@ -71,11 +71,16 @@ int util_parse_time(const char *s, struct timespec *out)
 {
     int y, mo, d, h, mi, se;
     if (!s || strlen(s) < 20 || digits(s, 4, &y) || s[4] != '-' || digits(s + 5, 2, &mo) ||
-        s[7] != '-' || digits(s + 8, 2, &d) || (s[10] != 'T' && s[10] != 't') ||
+        s[7] != '-' || digits(s + 8, 2, &d) || s[10] != 'T' ||
         digits(s + 11, 2, &h) || s[13] != ':' || digits(s + 14, 2, &mi) || s[16] != ':' ||
         digits(s + 17, 2, &se))
         return -1;
-    if (mo < 1 || mo > 12 || d < 1 || d > 31 || h > 23 || mi > 59 || se > 60)
+    /* What Go's time.Parse accepts: real calendar days, seconds up to 59. */
+    static const int days[12] = {31, 28, 31, 30, 31, 30, 31, 31, 30, 31, 30, 31};
+    bool leap = (y % 4 == 0 && y % 100 != 0) || y % 400 == 0;
+    if (mo < 1 || mo > 12 || d < 1 || h > 23 || mi > 59 || se > 59)
+        return -1;
+    if (d > days[mo - 1] + (mo == 2 && leap))
         return -1;
     const char *p = s + 19;
     long nsec = 0;
@@ -95,7 +100,7 @@ int util_parse_time(const char *s, struct timespec *out)
             nsec *= 10;
     }
     long offset = 0;
-    if (*p == 'Z' || *p == 'z') {
+    if (*p == 'Z') {
         p++;
     } else if (*p == '+' || *p == '-') {
         int oh, om;

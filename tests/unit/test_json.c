@@ -349,7 +349,7 @@ Test(json, wrongly_typed_kind_or_api_version_is_the_go_type_error)
                      UNRECOGNIZED_SERVICE "couldn't get version/kind; json parse error: json: "
                                           "cannot unmarshal bool into Go struct field .apiVersion "
                                           "of type string ({\"apiVersion\":true,\"kind\":"
-                                          "\"Service\"})");
+                                          "\"Ser ...)"); /* summarizeData: 30 bytes, then " ..." */
     apierr_release(&err);
 }
 
