@@ -46,6 +46,7 @@ struct api_resource {
     json_t *verbs_json;        /* borrowed: the verb list as written */
     json_t *short_names;       /* borrowed array, may be empty */
     json_t *categories;        /* borrowed array, may be empty */
+    const char *storage_version_hash; /* discovery's storageVersionHash (computed by apigen) */
     struct api_subresource *subresources;
     size_t n_subresources;
     const char *definition;      /* schema definition of the kind, or NULL */

@@ -85,6 +85,7 @@ enum reg_kind_flags {
     REG_HAS_GENERATION = 1u << 2,      /* metadata.generation kept (1, then +1 on spec change) */
     REG_STATUS_RESET_ON_CREATE = 1u << 3, /* PrepareForCreate wipes status */
     REG_UPDATE_KEEPS_STATUS = 1u << 4, /* a main-resource update cannot change status */
+    REG_OWN_DELETE = 1u << 5,          /* begin_delete handles finalizers itself (namespaces) */
 };
 
 /* A kind's strategy: every hook may be NULL. */

@@ -90,11 +90,24 @@ static size_t parse_ranges(const char *accept, struct media_range *out)
     return n;
 }
 
+/* How specific a range is (goautoneg: at equal q, concrete types win over wildcards). */
+static int specificity(const struct media_range *r)
+{
+    if (!strcmp(r->type, "*/*"))
+        return 0;
+    const char *slash = strchr(r->type, '/');
+    if (slash && !strcmp(slash + 1, "*"))
+        return 1;
+    return 2;
+}
+
 static int by_q(const void *a, const void *b)
 {
     const struct media_range *x = a, *y = b;
     if (x->q != y->q)
         return x->q > y->q ? -1 : 1;
+    if (specificity(x) != specificity(y))
+        return specificity(y) - specificity(x);
     return x->order - y->order;
 }
 
@@ -167,7 +180,23 @@ int codec_negotiate(const char *accept, unsigned allow, struct codec_choice *out
     for (size_t i = 0; i < n; i++)
         if (choose(&ranges[i], allow, out))
             return 0;
+    /* Two layers refuse upstream: the router (go-restful) when no range names a type any route
+       produces, with its bare message; the handler when a route matched but no conversion it
+       offers fits (as=Foo, an unknown Table version). */
+    bool routable = false;
+    static const char *const produced[] = {"application/json", "application/yaml",
+                                           "application/vnd.kubernetes.protobuf", "*/*",
+                                           "application/*"};
+    for (size_t i = 0; i < n && !routable; i++)
+        for (size_t k = 0; k < sizeof(produced) / sizeof(produced[0]); k++)
+            if (!strcasecmp(ranges[i].type, produced[k]) && ranges[i].q > 0)
+                routable = true;
+    if (!routable) {
+        apierr_simple(err, APIERR_NOT_ACCEPTABLE, "406: Not Acceptable");
+        err->has_details = true;
+        return -1;
+    }
     return apierr_simple(err, APIERR_NOT_ACCEPTABLE,
                          "only the following media types are accepted: application/json, "
-                         "application/yaml");
+                         "application/yaml, application/vnd.kubernetes.protobuf");
 }

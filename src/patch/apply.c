@@ -311,9 +311,12 @@ static int apply_chain(const struct mf_context *ctx, const struct mf_schema *sc,
         char *e = NULL;
         int rc = mf_track_update(ctx, sc, empty, live, BEFORE_FIRST_APPLY, m, &e);
         json_decref(empty);
-        if (rc)
-            return fail(err, MF_ERR_INTERNAL,
-                        xasprintf("failed to create manager for existing fields: %s", e));
+        if (rc) {
+            fail(err, MF_ERR_INTERNAL,
+                 xasprintf("failed to create manager for existing fields: %s", e ? e : ""));
+            free(e);
+            return -1;
+        }
     }
     char *id = mf_manager_id(manager && *manager ? manager : "unknown", true, ctx->api_version,
                              mf_subresource(ctx));

@@ -70,6 +70,7 @@ static int load_resource(struct api_resource *r, json_t *j, const struct api_gro
     if (!r->singular)
         r->singular = "";
     r->namespaced = json_is_true(json_object_get(j, "namespaced"));
+    r->storage_version_hash = json_string_value(json_object_get(j, "storageVersionHash"));
     r->verbs_json = json_object_get(j, "verbs");
     if (!json_is_array(r->verbs_json))
         return fail(msg, n, "a resource lacks verbs");

@@ -193,9 +193,9 @@ int registry_get(struct registry *reg, const struct reg_req *req, struct reg_res
 
 /* ---- create ---------------------------------------------------------------------------------- */
 
-/* The namespace in the body must be empty or match the URL's (then it is filled in). */
-static int check_body_namespace(const struct reg_req *req, json_t *obj, bool update,
-                                struct apierr *err)
+/* The namespace in the body must be empty or match the URL's (then it is filled in), for create
+   and update alike (rest.EnsureObjectNamespaceMatchesRequestNamespace). */
+static int check_body_namespace(const struct reg_req *req, json_t *obj, struct apierr *err)
 {
     json_t *meta = meta_of(obj);
     const char *ns = ju_str(meta, "namespace");
@@ -204,15 +204,10 @@ static int check_body_namespace(const struct reg_req *req, json_t *obj, bool upd
         json_object_del(meta, "namespace");
         return 0;
     }
-    if (!ju_empty(ns) && req->ns && strcmp(ns, req->ns)) {
-        if (update)
-            return apierr_simple(err, APIERR_BAD_REQUEST,
-                                 "the namespace of the object (%s) does not match the namespace "
-                                 "on the request (%s)", ns, req->ns);
+    if (!ju_empty(ns) && req->ns && strcmp(ns, req->ns))
         return apierr_simple(err, APIERR_BAD_REQUEST,
                              "the namespace of the provided object does not match the namespace "
                              "sent on the request");
-    }
     if (req->ns)
         json_object_set_new(meta, "namespace", json_string(req->ns));
     return 0;
@@ -283,7 +278,7 @@ static int create_object(struct registry *reg, const struct reg_req *req, json_t
     if (kind->defaults)
         kind->defaults(obj);
     meta_set_type(obj, req->res);
-    if (check_body_namespace(req, obj, false, err))
+    if (check_body_namespace(req, obj, err))
         goto fail;
     const char *name = ju_meta_str(obj, "name");
     const char *generate = ju_meta_str(obj, "generateName");
@@ -327,16 +322,22 @@ int registry_create(struct registry *reg, const struct reg_req *req, json_t *obj
 
 /* ---- update ---------------------------------------------------------------------------------- */
 
+/* update.go: EnsureObjectNamespaceMatchesRequestNamespace, then checkName. */
 static int check_update_identity(const struct reg_req *req, json_t *obj, struct apierr *err)
 {
+    if (check_body_namespace(req, obj, err))
+        return -1;
     const char *name = ju_meta_str(obj, "name");
-    if (!ju_empty(name) && req->name && strcmp(name, req->name))
+    if (ju_empty(name))
+        return apierr_simple(err, APIERR_BAD_REQUEST,
+                             "the name of the object (%s based on URL) was undeterminable: name "
+                             "must be provided",
+                             req->name ? req->name : "");
+    if (req->name && strcmp(name, req->name))
         return apierr_simple(err, APIERR_BAD_REQUEST,
                              "the name of the object (%s) does not match the name on the URL (%s)",
                              name, req->name);
-    if (ju_empty(name) && req->name)
-        json_object_set_new(meta_of(obj), "name", json_string(req->name));
-    return check_body_namespace(req, obj, true, err);
+    return 0;
 }
 
 int registry_update(struct registry *reg, const struct reg_req *req, reg_update_fn fn, void *ctx,
@@ -470,6 +471,25 @@ out:
 
 /* ---- delete ---------------------------------------------------------------------------------- */
 
+/* The etcd key upstream's storage errors name (kube-apiserver's storage prefixes). */
+static char *etcd_key(const struct api_resource *res, const char *ns, const char *name)
+{
+    static const struct {
+        const char *group, *plural, *prefix;
+    } prefixes[] = {
+        {"", "services", "services/specs"},
+        {"", "endpoints", "services/endpoints"},
+        {"", "nodes", "minions"},
+    };
+    const char *prefix = res->plural;
+    for (size_t i = 0; i < sizeof(prefixes) / sizeof(prefixes[0]); i++)
+        if (!strcmp(prefixes[i].group, res->group) && !strcmp(prefixes[i].plural, res->plural))
+            prefix = prefixes[i].prefix;
+    if (res->namespaced)
+        return xasprintf("/registry/%s/%s/%s", prefix, ns ? ns : "", name ? name : "");
+    return xasprintf("/registry/%s/%s", prefix, name ? name : "");
+}
+
 static int check_preconditions(const struct reg_req *req, const struct store_obj *cur,
                                const json_t *options, struct apierr *err)
 {
@@ -478,15 +498,15 @@ static int check_preconditions(const struct reg_req *req, const struct store_obj
     const char *rv = ju_str(pre, "resourceVersion");
     const char *cur_uid = ju_meta_str(cur->json, "uid");
     const char *cur_rv = ju_meta_str(cur->json, "resourceVersion");
-    char *key = registry_key(req->res, req->ns, req->name);
+    char *key = etcd_key(req->res, req->ns, req->name);
     char *detail = NULL;
     if (uid && strcmp(uid, cur_uid ? cur_uid : ""))
-        detail = xasprintf("StorageError: invalid object, Code: 4, Key: /registry/%s, "
+        detail = xasprintf("StorageError: invalid object, Code: 4, Key: %s, "
                            "ResourceVersion: 0, AdditionalErrorMsg: Precondition failed: UID in "
                            "precondition: %s, UID in object meta: %s",
                            key, uid, cur_uid ? cur_uid : "");
     else if (rv && strcmp(rv, cur_rv ? cur_rv : ""))
-        detail = xasprintf("StorageError: invalid object, Code: 4, Key: /registry/%s, "
+        detail = xasprintf("StorageError: invalid object, Code: 4, Key: %s, "
                            "ResourceVersion: 0, AdditionalErrorMsg: Precondition failed: "
                            "ResourceVersion in precondition: %s, ResourceVersion in object meta: "
                            "%s",
@@ -601,7 +621,8 @@ int registry_delete(struct registry *reg, const struct reg_req *req, const json_
         }
         /* Finalizers (the client's, or those the propagation policy asks for) keep the object:
            it is marked as being deleted and goes when the last finalizer is removed. */
-        json_t *fins = deletion_finalizers(cur->json, options);
+        json_t *fins = kind->flags & REG_OWN_DELETE ? json_array()
+                                                    : deletion_finalizers(cur->json, options);
         if (json_array_size(fins)) {
             int marked = mark_deleting(reg, req, kind, key, cur, fins, res, err);
             json_decref(fins);

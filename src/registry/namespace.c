@@ -12,6 +12,7 @@
 
 #include "svc/api.h"
 #include "svc/apierr.h"
+#include "svc/schema.h"
 #include "svc/store.h"
 #include "svc/util.h"
 
@@ -100,33 +101,43 @@ static int namespace_begin_delete(struct registry *reg, const struct reg_req *re
         res->code = 200;
         return 0;
     }
-    /* Mark it Terminating (the state a client sees in the answer). */
+    /* Mark it Terminating (the state a client sees in the answer), as the namespace registry
+       does: deletionTimestamp and the phase, nothing else. */
     json_t *term = json_deep_copy(cur->json);
     json_t *meta = meta_of(term);
     if (!json_object_get(meta, "deletionTimestamp")) {
         char ts[UTIL_RFC3339_LEN];
         util_format_time(util_now().tv_sec, ts);
-        json_object_set_new(meta, "deletionTimestamp", json_string(ts));
-        json_object_set_new(meta, "deletionGracePeriodSeconds", json_integer(0));
+        schema_set_ordered(registry_api(reg)->schema,
+                           "io.k8s.apimachinery.pkg.apis.meta.v1.ObjectMeta", meta,
+                           "deletionTimestamp", json_string(ts));
     }
     json_object_set_new(ju_ensure_obj(term, "status"), "phase", json_string("Terminating"));
     char *key = registry_key(req->res, NULL, req->name);
-    struct store_write sw = {.op = STORE_OP_UPDATE, .key = key, .obj = term,
-                             .expect_rv = cur->rv};
     struct store_obj *marked = NULL;
-    int rc = store_write(registry_store(reg), &sw, &marked, NULL);
-    if (rc != STORE_OK) {
-        free(key);
-        if (rc == STORE_ERR_CONFLICT || rc == STORE_ERR_NOT_FOUND)
-            return apierr_conflict(err, "", "namespaces", req->name,
-                                   "the object has been modified; please apply your changes to "
-                                   "the latest version and try again");
-        return apierr_internal(err, "storage error %d", rc);
+    if (json_equal(term, cur->json)) {
+        json_decref(term);
+        marked = store_obj_ref((struct store_obj *)cur);
+    } else {
+        struct store_write sw = {.op = STORE_OP_UPDATE, .key = key, .obj = term,
+                                 .expect_rv = cur->rv};
+        int rc = store_write(registry_store(reg), &sw, &marked, NULL);
+        if (rc != STORE_OK) {
+            free(key);
+            if (rc == STORE_ERR_CONFLICT || rc == STORE_ERR_NOT_FOUND)
+                return apierr_conflict(err, "", "namespaces", req->name,
+                                       "the object has been modified; please apply your changes "
+                                       "to the latest version and try again");
+            return apierr_internal(err, "storage error %d", rc);
+        }
     }
     delete_contents(reg, req->name);
-    /* The namespace controller's last step: the finalizer is gone, the namespace goes. */
-    struct store_write del = {.op = STORE_OP_DELETE, .key = key};
-    store_write(registry_store(reg), &del, NULL, NULL);
+    /* The namespace controller's last step: with the content gone it removes the namespace,
+       unless finalizers of others still hold it (it stays Terminating until they go). */
+    if (!json_array_size(ju_arr(ju_obj(marked->json, "metadata"), "finalizers"))) {
+        struct store_write del = {.op = STORE_OP_DELETE, .key = key};
+        store_write(registry_store(reg), &del, NULL, NULL);
+    }
     free(key);
     res->obj = marked;
     res->code = 200;
@@ -146,7 +157,7 @@ static const char *namespace_field_value(const json_t *obj, const char *field, c
 const struct reg_kind reg_kind_namespace = {
     .group = "",
     .resource = "namespaces",
-    .flags = REG_RETURN_DELETED,
+    .flags = REG_RETURN_DELETED | REG_OWN_DELETE,
     .name_rule = REG_NAME_DNS1123_LABEL,
     .defaults = namespace_defaults,
     .prepare_create = namespace_prepare_create,

@@ -142,6 +142,15 @@ static int ensure(struct registry *reg, const char *group, const char *plural, c
         json_decref(obj);
         return apierr_internal(err, "bootstrap: no resource %s", plural);
     }
+    /* Already there (a restart over a kept store): leave it as it is. */
+    char *key = registry_key(res, ns, ju_meta_str(obj, "name"));
+    struct store_obj *existing = store_get(reg->store, key);
+    free(key);
+    if (existing) {
+        store_obj_unref(existing);
+        json_decref(obj);
+        return 0;
+    }
     struct reg_req req = {.res = res, .ns = ns, .user_agent = "svc-apiserver", .system = system};
     struct reg_result out;
     if (registry_create(reg, &req, obj, &out, err)) {

@@ -112,11 +112,22 @@ static void go_type_name(const struct schema *s, const json_t *prop, struct strb
     const char *ref;
     const json_t *def = resolve(s, prop, &ref);
     char buf[128];
+    const char *format = json_string_value(json_object_get(def, "format"));
+    /* Wrappers with their own decoder report what they decode into: IntOrString a non-string
+       as int32, Time (and the other string wrappers) as string. */
+    if (format && !strcmp(format, "int-or-string")) {
+        strbuf_addstr(out, "int32");
+        return;
+    }
+    if (ref && !is_struct(def) && !strcmp(type_of(def), "string")) {
+        strbuf_addstr(out, "string");
+        return;
+    }
     if (ref && is_struct(def)) {
         strbuf_addstr(out, go_short_name(ref, buf, sizeof(buf)));
         return;
     }
-    const char *t = type_of(def), *format = json_string_value(json_object_get(def, "format"));
+    const char *t = type_of(def);
     if (!strcmp(t, "integer")) {
         strbuf_addstr(out, format && !strcmp(format, "int64") ? "int64" : "int32");
     } else if (!strcmp(t, "boolean")) {
@@ -166,9 +177,13 @@ static void type_error(struct canon_ctx *c, const json_t *v, const char *value_w
     strbuf_init(&ty, STRBUF_NO_LIMIT);
     go_type_name(c->s, prop, &ty);
     strbuf_addf(&sb, "json: cannot unmarshal %s into ", value_word ? value_word : json_kind_word(v));
-    if (owner && *path)
-        strbuf_addf(&sb, "Go struct field %s.%s of type %s", go_short_name(owner, buf, sizeof(buf)),
-                    path, strbuf_str(&ty));
+    if (owner && *path) {
+        /* Go names the struct without its package: "ServicePort.spec.ports.port". */
+        const char *short_name = go_short_name(owner, buf, sizeof(buf));
+        const char *dot = strchr(short_name, '.');
+        strbuf_addf(&sb, "Go struct field %s.%s of type %s", dot ? dot + 1 : short_name, path,
+                    strbuf_str(&ty));
+    }
     else
         strbuf_addf(&sb, "Go value of type %s", strbuf_str(&ty));
     c->rep->type_error = strbuf_detach(&sb, NULL);
@@ -227,6 +242,22 @@ static json_t *zero_value(const char *ref, const json_t *def)
     if (!strcmp(t, "boolean"))
         return json_false();
     return json_null(); /* nil slices, maps and pointers */
+}
+
+/* The zero value of a list element or map value schema (a null in the input decodes to it). */
+static json_t *element_zero(struct canon_ctx *c, const json_t *prop, const char *owner, int depth)
+{
+    const char *ref;
+    const json_t *def = resolve(c->s, prop, &ref);
+    if (!prop)
+        return json_null();
+    if (is_struct(def)) {
+        json_t *empty = json_object();
+        json_t *z = canon(c, prop, empty, owner, "", "", depth + 1);
+        json_decref(empty);
+        return z ? z : json_object();
+    }
+    return zero_value(ref, def);
 }
 
 static json_t *canon_struct(struct canon_ctx *c, const char *ref, const json_t *def,
@@ -369,7 +400,7 @@ static json_t *canon(struct canon_ctx *c, const json_t *prop, const json_t *v, c
                     return NULL;
                 }
                 /* Go decodes a null element into the zero value of the element type. */
-                json_array_append_new(out, cv ? cv : json_null());
+                json_array_append_new(out, cv ? cv : element_zero(c, items, owner, depth));
             }
             return out;
         }
@@ -393,7 +424,7 @@ static json_t *canon(struct canon_ctx *c, const json_t *prop, const json_t *v, c
                 free(fp);
                 if (c->failed)
                     break;
-                json_object_set_new(out, keys[i], cv ? cv : json_null());
+                json_object_set_new(out, keys[i], cv ? cv : element_zero(c, ap, owner, depth));
             }
             free(keys);
             if (c->failed) {

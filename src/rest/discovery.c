@@ -81,6 +81,9 @@ static json_t *resource_list(const struct api *api, const struct api_group_versi
             json_object_set(r, "shortNames", res->short_names);
         if (json_array_size(res->categories))
             json_object_set(r, "categories", res->categories);
+        if (res->storage_version_hash)
+            json_object_set_new(r, "storageVersionHash",
+                                json_string(res->storage_version_hash));
         json_array_append_new(resources, r);
         for (size_t s = 0; s < res->n_subresources; s++) {
             const char *group, *version, *kind;
@@ -145,8 +148,10 @@ static json_t *aggregated_group(const struct api *api, const char *group)
                                                   "resources", resources, "freshness",
                                                   "Current"));
     }
-    return json_pack("{s:{s:s,s:n},s:o}", "metadata", "name", group, "creationTimestamp",
-                     "versions", versions);
+    /* ObjectMeta.name is omitempty: the core group's item has only creationTimestamp. */
+    json_t *meta = *group ? json_pack("{s:s,s:n}", "name", group, "creationTimestamp")
+                          : json_pack("{s:n}", "creationTimestamp");
+    return json_pack("{s:o,s:o}", "metadata", meta, "versions", versions);
 }
 
 void discovery_build(struct rest_server *srv)

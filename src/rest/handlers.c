@@ -406,9 +406,17 @@ void handlers_resource(struct rest_server *srv, const struct rest_request *req,
         const struct api_subresource *sub = api_find_subresource(res, route->subresource);
         allowed = sub ? sub->verbs : 0;
     }
+    /* Across all namespaces only list and watch exist (upstream's installer registers
+       nothing else on /api/v1/<namespaced resource>). */
+    if (verb && res->namespaced && !route->ns && !(bit & (API_VERB_LIST | API_VERB_WATCH)))
+        verb = NULL;
     if (!verb || !(allowed & bit)) {
-        /* A POST to an object path or a verb the resource lacks: 405, as upstream routes do. */
-        apierr_method_not_supported(&err, res->group, res->plural, verb ? verb : req->method);
+        /* No route for this method: go-restful's 405, which apiserver turns into a generic
+           Status (serviceErrorHandler); only an unwatchable watch gets NewMethodNotSupported. */
+        if (verb && bit == API_VERB_WATCH)
+            apierr_method_not_supported(&err, res->group, res->plural, "watch");
+        else
+            apierr_generic_response(&err, 405, "", "", "", NULL);
         rest_respond_error(resp, &err);
         goto out;
     }

@@ -137,6 +137,28 @@ void rest_server_shutdown(struct rest_server *srv)
     watch_hub_shutdown(srv->watch);
 }
 
+/* Errors are answered in the form the client accepts, as ErrorNegotiated does: a Status the
+   handlers wrote as JSON is re-encoded when the Accept header prefers YAML. */
+static void negotiate_error(const struct rest_request *req, struct rest_response *resp)
+{
+    struct codec_choice choice;
+    struct apierr err;
+    apierr_init(&err);
+    if (resp->stream || resp->status < 400 || !req->accept ||
+        strcmp(resp->content_type, "application/json") ||
+        codec_negotiate(req->accept, CODEC_ALLOW_YAML, &choice, &err) ||
+        choice.answer != CODEC_ANSWER_YAML) {
+        apierr_release(&err);
+        return;
+    }
+    char *msg = NULL;
+    json_t *status = codec_parse_json(resp->body.buf, resp->body.len, false, &msg);
+    free(msg);
+    if (json_is_object(status) && !strcmp(ju_str(status, "kind") ?: "", "Status"))
+        rest_respond_doc(&choice, resp->status, status, resp);
+    json_decref(status);
+}
+
 void rest_handle(struct rest_server *srv, const struct rest_request *req,
                  struct rest_response *resp)
 {
@@ -172,4 +194,5 @@ void rest_handle(struct rest_server *srv, const struct rest_request *req,
     }
     apierr_release(&err);
     route_release(&route);
+    negotiate_error(req, resp);
 }

@@ -7,7 +7,8 @@
   jsonq.py match FILE EXPECTED   exit 0 when FILE equals EXPECTED after normalising volatile
                                  fields; prints a diff otherwise
 
-EXPR is a path like .spec.ports[0].nodePort or .items[?name=web] (select by metadata.name).
+EXPR is a path like .spec.ports[0].nodePort or .items[?name=web] (select by metadata.name or,
+for entries without metadata, by name).
 Volatile fields (uid, creationTimestamp, resourceVersion, managedFields times) are compared by
 shape; in EXPECTED a string "<ip>", "<ipv6>", "<uid>", "<time>", "<rv>", "<nodeport>",
 "<any>" matches any value of that kind.
@@ -26,7 +27,9 @@ def walk(v, expr):
         elif idx is not None:
             v = v[int(idx)]
         else:
-            v = next(i for i in v if i.get("metadata", {}).get("name") == name)
+            # an object's metadata.name, or a plain "name" (discovery entries, ports)
+            v = next(i for i in v if i.get("metadata", {}).get("name") == name or
+                     i.get("name") == name)
     return v
 
 

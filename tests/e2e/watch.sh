@@ -154,10 +154,11 @@ while read -r _ base res kind namespaced; do
         echo "$kind $p" >"$WORK/kind$n.what"
         curl -s -o "$WORK/kind$n.out" -w '%{http_code}' --max-time 10 "$URL$p${sep}timeoutSeconds=1" \
             >"$WORK/kind$n.code" &
+        pids="${pids:-} $!"
     done
     kinds=$((kinds + 1))
 done <<<"$PATHS"
-wait
+wait $pids
 for i in $(seq 1 "$n"); do
     read -r kind p <"$WORK/kind$i.what"
     [ "$(cat "$WORK/kind$i.code")" = 200 ] || fail "watch $p answered $(cat "$WORK/kind$i.code")"

@@ -581,31 +581,100 @@ Test(managedfields, time_kept_when_object_or_fields_change)
 
 Test(managedfields, deep_input_is_refused_not_recursed)
 {
-    /* an annotation value is a string, so nest inside a preserved RawExtension-free path: a
-       deeply nested unknown map in the apply body fails validation without deep recursion */
-    size_t depth = 5000;
-    char *buf = malloc(depth * 8 + 256);
-    strcpy(buf,
-           "{\"apiVersion\":\"v1\",\"kind\":\"Service\",\"metadata\":{\"name\":\"web\"},\"spec\":");
+    /* fieldsV1 nested far deeper than any object: refused (our bound), never a crash */
+    size_t depth = 1500;
+    char *fields = malloc(depth * 8 + 16), *buf = malloc(depth * 8 + 512);
+    fields[0] = '\0';
     for (size_t i = 0; i < depth; i++)
-        strcat(buf, "{\"a\":");
-    strcat(buf, "1");
+        strcat(fields, "{\"f:a\":");
+    strcat(fields, "{}");
     for (size_t i = 0; i < depth; i++)
-        strcat(buf, "}");
-    strcat(buf, "}");
-    json_error_t jerr;
-    json_t *c = json_loads(buf, 0, &jerr);
+        strcat(fields, "}");
+    sprintf(buf,
+            "{\"apiVersion\":\"v1\",\"kind\":\"Service\",\"metadata\":{\"name\":\"w\","
+            "\"uid\":\"u\",\"managedFields\":[{\"manager\":\"a\",\"operation\":\"Update\","
+            "\"apiVersion\":\"v1\",\"fieldsType\":\"FieldsV1\",\"fieldsV1\":%s}]}}",
+            fields);
+    json_t *live = parse(buf);
+    free(fields);
     free(buf);
-    if (!c) /* jansson refuses it first: nothing left to test */
-        return;
     json_t *defs = definitions();
     struct mf_context ctx = service_ctx(defs, "");
+    json_t *got = mf_update(&ctx, live, live, "m");
+    cr_expect_eq(json_array_size(got), 0);
+    json_decref(got);
+    json_t *cfg =
+        parse("{\"apiVersion\":\"v1\",\"kind\":\"Service\",\"metadata\":{\"name\":\"w\"}}");
     json_t *out = NULL;
     bool changed;
     struct mf_error err;
     mf_error_init(&err);
-    cr_expect_eq(mf_apply(&ctx, NULL, c, "m", false, &out, &changed, &err), -1);
+    cr_expect_eq(mf_apply(&ctx, live, cfg, "m", false, &out, &changed, &err), -1);
+    cr_expect_eq(err.kind, MF_ERR_INTERNAL);
+    cr_expect(strstr(err.message, "failed to decode managed fields: ") == err.message);
     mf_error_release(&err);
-    json_decref(c);
+    json_decref(cfg);
+    json_decref(live);
+    json_decref(defs);
+}
+
+/* ---- objects as Go holds them ------------------------------------------------------------------
+ */
+
+Test(managedfields, update_ignores_what_go_would_omit)
+{
+    /* Upstream tracks the decoded struct: empty omitempty fields do not exist there, so a
+       request that spells them out records the same fields as one that leaves them out. */
+    json_t *defs = definitions();
+    struct mf_context ctx = service_ctx(defs, "");
+    json_t *plain =
+        parse("{\"apiVersion\":\"v1\",\"kind\":\"Service\",\"metadata\":{\"name\":\"w\"},"
+              "\"spec\":{\"ports\":[{\"port\":80,\"protocol\":\"TCP\",\"targetPort\":80}],"
+              "\"type\":\"ClusterIP\"}}");
+    json_t *spelled = parse(
+        "{\"apiVersion\":\"v1\",\"kind\":\"Service\",\"metadata\":{\"name\":\"w\",\"labels\":{},"
+        "\"annotations\":null,\"generation\":0},\"spec\":{\"ports\":[{\"name\":\"\",\"port\":80,"
+        "\"protocol\":\"TCP\",\"targetPort\":80,\"nodePort\":0}],\"type\":\"ClusterIP\","
+        "\"clusterIP\":\"\",\"externalIPs\":[],\"selector\":{}},\"status\":{}}");
+    json_t *a = mf_update(&ctx, NULL, plain, "m"), *b = mf_update(&ctx, NULL, spelled, "m");
+    char *da = dump(a), *db = dump(b);
+    cr_expect_str_eq(db, da);
+    cr_expect(strstr(da, "f:targetPort") != NULL);
+    free(da);
+    free(db);
+    json_decref(a);
+    json_decref(b);
+    json_decref(plain);
+    json_decref(spelled);
+    json_decref(defs);
+}
+
+Test(managedfields, update_with_client_managed_fields_starts_from_them)
+{
+    /* A PUT carrying a valid managedFields list is tracked from that list, not the live one. */
+    json_t *defs = definitions();
+    struct mf_context ctx = service_ctx(defs, "");
+    json_t *live =
+        parse("{\"apiVersion\":\"v1\",\"kind\":\"Service\",\"metadata\":{\"name\":\"w\","
+              "\"uid\":\"u\",\"managedFields\":[{\"manager\":\"a\",\"operation\":\"Update\","
+              "\"apiVersion\":\"v1\",\"time\":\"2025-05-01T09:00:00Z\",\"fieldsType\":"
+              "\"FieldsV1\",\"fieldsV1\":{\"f:spec\":{\"f:type\":{}}}}]},"
+              "\"spec\":{\"type\":\"ClusterIP\"}}");
+    json_t *obj =
+        parse("{\"apiVersion\":\"v1\",\"kind\":\"Service\",\"metadata\":{\"name\":\"w\","
+              "\"uid\":\"u\",\"managedFields\":[{\"manager\":\"b\",\"operation\":\"Update\","
+              "\"apiVersion\":\"v1\",\"time\":\"2025-05-01T09:30:00+02:00\",\"fieldsType\":"
+              "\"FieldsV1\",\"fieldsV1\":{\"f:spec\":{\"f:type\":{}}}}]},"
+              "\"spec\":{\"type\":\"ClusterIP\"}}");
+    json_t *got = mf_update(&ctx, live, obj, "m");
+    char *d = dump(got);
+    /* nothing changed, so only b's entry, its time now in UTC seconds */
+    cr_expect_str_eq(d, "[{\"manager\":\"b\",\"operation\":\"Update\",\"apiVersion\":\"v1\","
+                        "\"time\":\"2025-05-01T07:30:00Z\",\"fieldsType\":\"FieldsV1\","
+                        "\"fieldsV1\":{\"f:spec\":{\"f:type\":{}}}}]");
+    free(d);
+    json_decref(got);
+    json_decref(live);
+    json_decref(obj);
     json_decref(defs);
 }

@@ -18,12 +18,17 @@
 #include <time.h>
 #include <unistd.h>
 
+#include "../../src/store/jsonfast.h" /* private to the store: tested here, white-box */
 #include "simdisk.h"
 #include "svc/config.h"
 #include "svc/fileio.h"
 #include "svc/store.h"
 #include "svc/strbuf.h"
 #include "svc/wal.h"
+
+#ifndef TEST_DATA_DIR
+#define TEST_DATA_DIR "tests/data"
+#endif
 
 /* ---- helpers --------------------------------------------------------------------------------- */
 
@@ -362,6 +367,71 @@ Test(wal, a_damaged_snapshot_is_an_error_naming_the_file_and_offset)
     store_obj_unref(objs[1]);
     notes_free(n);
     simdisk_free(d);
+}
+
+/* ---- the replay's JSON reader ----------------------------------------------------------------- */
+
+/* jsonfast must read every text exactly as json_loadb does: same tree, same key order, same
+   refusals. The expected results are jansson's own. */
+static void expect_like_jansson(const char *why, const char *text, size_t len)
+{
+    json_error_t err;
+    json_t *want = json_loadb(text, len, JSON_ALLOW_NUL, &err);
+    json_t *got = jsonfast_parse(text, len);
+    cr_expect_eq(got == NULL, want == NULL, "%s: jansson %s it", why,
+                 want ? "accepts" : "refuses");
+    if (got && want) {
+        cr_expect(json_equal(got, want), "%s: a different tree", why);
+        char *a = json_dumps(got, JSON_COMPACT), *b = json_dumps(want, JSON_COMPACT);
+        cr_expect_str_eq(a, b, "%s: same keys in the same order", why);
+        free(a);
+        free(b);
+    }
+    json_decref(got);
+    json_decref(want);
+}
+
+Test(wal, replay_json_reader_reads_as_jansson_does)
+{
+    json_error_t err;
+    json_t *cases = json_load_file(TEST_DATA_DIR "/wal/jsonfast_cases.json", 0, &err);
+    cr_assert_not_null(cases, "%s", err.text);
+    size_t i;
+    json_t *c;
+    json_array_foreach(cases, i, c)
+    {
+        const char *why = json_string_value(json_object_get(c, "why"));
+        json_t *text = json_object_get(c, "text");
+        if (text) {
+            expect_like_jansson(why, json_string_value(text), json_string_length(text));
+            continue;
+        }
+        json_t *bytes = json_object_get(c, "text_bytes");
+        char buf[64];
+        size_t n = 0, k;
+        json_t *b;
+        json_array_foreach(bytes, k, b)
+        {
+            if (n < sizeof(buf))
+                buf[n++] = (char)json_integer_value(b);
+        }
+        expect_like_jansson(why, buf, n);
+    }
+    json_decref(cases);
+}
+
+Test(wal, replay_json_reader_stops_where_jansson_stops_nesting)
+{
+    for (int depth = 2040; depth <= 2056; depth += 8) {
+        size_t len = (size_t)depth * 2;
+        char *text = malloc(len);
+        memset(text, '[', (size_t)depth);
+        memset(text + depth, ']', (size_t)depth);
+        char why[32];
+        snprintf(why, sizeof(why), "depth %d", depth);
+        expect_like_jansson(why, text, len);
+        free(text);
+    }
 }
 
 /* ---- the store on the log -------------------------------------------------------------------- */
