@@ -64,9 +64,11 @@ void fe_release(struct field_errors *errs);
 /*
  * Append an error. field, value and detail are copied; value and detail may be NULL.
  * value is the rendered bad value. NULL means "no value shown" (upstream's omitValue): the body
- * is then the type text and the detail only. For a Go nil pointer, pass "null", as upstream
- * prints it. Required, Forbidden, TooLong and Internal never show a value.
+ * is then the type text and the detail only. For a Go nil pointer pass FE_NIL_VALUE: upstream's
+ * ErrorBody turns nil into the Go string "null" and then quotes it like any string.
+ * Required, Forbidden, TooLong and Internal never show a value.
  */
+#define FE_NIL_VALUE "\"null\""
 void fe_add(struct field_errors *errs, enum fe_type type, const char *field, const char *value,
             const char *detail);
 /* Same, with a printf-style detail. */

@@ -500,8 +500,8 @@ static void immutable_time(struct field_errors *errs, const char *path, const ch
     if (time_equal(n, o))
         return;
     /* creationTimestamp is a metav1.Time (a Stringer, printed bare); deletionTimestamp is a
-     * pointer to one, printed "null" when nil. */
-    char *value = pointer && !n.set ? xstrdup("null") : go_time_string(n);
+     * pointer to one, printed as a quoted "null" when nil. */
+    char *value = pointer && !n.set ? xstrdup(FE_NIL_VALUE) : go_time_string(n);
     char *p = fe_path_child(path, key);
     fe_invalid(errs, p, value, "field is immutable");
     free(p);
@@ -520,7 +520,7 @@ static void immutable_grace_period(struct field_errors *errs, const char *path,
     if (n_set)
         fe_invalid_int(errs, p, json_integer_value(n), "field is immutable");
     else
-        fe_invalid(errs, p, "null", "field is immutable");
+        fe_invalid(errs, p, FE_NIL_VALUE, "field is immutable");
     free(p);
 }
 

@@ -463,7 +463,7 @@ void validate_pod_update(struct field_errors *errs, const json_t *pod, const jso
             return;
         }
     } else if (json_is_integer(old_ads)) {
-        fe_invalid(errs, "spec.activeDeadlineSeconds", "null",
+        fe_invalid(errs, "spec.activeDeadlineSeconds", FE_NIL_VALUE,
                    "must not update from a positive integer to nil value");
     }
     only_added_tolerations(errs, ju_get(spec, "tolerations"), ju_get(old_spec, "tolerations"));
@@ -825,7 +825,7 @@ void validate_replicaset_update(struct field_errors *errs, const json_t *rs, con
        extensions/v1beta1. */
     const json_t *sel = ju_get(ju_get(rs, "spec"), "selector");
     if (!selectors_equal(sel, ju_get(ju_get(old, "spec"), "selector"))) {
-        char *v = json_is_object(sel) ? go_label_selector(sel) : xstrdup("null");
+        char *v = json_is_object(sel) ? go_label_selector(sel) : xstrdup(FE_NIL_VALUE);
         fe_invalid(errs, "spec.selector", v, "field is immutable");
         free(v);
     }

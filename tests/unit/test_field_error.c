@@ -58,9 +58,10 @@ Test(field_error, invalid_body_shows_value_then_detail)
                "first value must match `clusterIP`");
     expect_body(&errs,
                 "Invalid value: []string{\"10.96.0.6\"}: first value must match `clusterIP`");
-    /* A Go nil pointer prints as null. */
-    fe_invalid(&errs, "metadata.deletionGracePeriodSeconds", "null", "field is immutable");
-    expect_body(&errs, "Invalid value: null: field is immutable");
+    /* A Go nil pointer prints as a quoted "null": ErrorBody turns nil into the string "null"
+       and quotes strings with %q (apimachinery v0.33 field/errors.go). */
+    fe_invalid(&errs, "metadata.deletionGracePeriodSeconds", FE_NIL_VALUE, "field is immutable");
+    expect_body(&errs, "Invalid value: \"null\": field is immutable");
     /* No value at all (upstream's omitValue): the type text and the detail. */
     fe_add(&errs, FE_INVALID, "x", NULL, "detail");
     expect_body(&errs, "Invalid value: detail");
