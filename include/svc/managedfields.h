@@ -123,9 +123,12 @@ void mf_error_release(struct mf_error *err);
  * Server-side apply of config (the decoded apply body, borrowed) by manager (the fieldManager
  * query parameter, required and checked by the caller) onto live (borrowed; NULL when the object
  * does not exist). On success returns 0 with *out a new reference: the merged object, carrying
- * its new metadata.managedFields (left out when none), not yet defaulted; and *changed telling
- * whether the merge changed the object (when not, *out is live with the new managedFields, and
- * the manager's timestamp was not bumped, as upstream). On failure returns -1 with err:
+ * its new metadata.managedFields (left out when none), not yet defaulted or canonicalised (it may
+ * hold nulls where fields were pruned: decode it like a patch result); and *changed (may be
+ * NULL) telling whether the merge changed the object (when not, *out is a copy of live with the
+ * new managedFields, and the manager's time was not bumped, as upstream: a manager applying
+ * exactly what the object already holds gets an Apply entry with no time). On failure returns
+ * -1 with err (*out NULL):
  *  - 409 when fields owned by other managers would change and !force, message as upstream:
  *    `Apply failed with 1 conflict: conflict with "m" using v1: .spec.x` or
  *    `Apply failed with 2 conflicts: conflicts with "m" using v1:\n- .a\n- .b` (managers in

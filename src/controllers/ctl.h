@@ -94,6 +94,11 @@ int ctl_delete(struct controllers *c, const struct api_resource *res, const char
 void ctl_event(struct controllers *c, const json_t *obj, const char *type, const char *reason,
                const char *component, const char *fmt, ...)
     __attribute__((format(printf, 6, 7)));
+/* The same from a component on a host (the kubelet on a node), about a part of obj
+   (involvedObject.fieldPath such as "spec.containers{web}"; NULL for the whole object). */
+void ctl_event_on(struct controllers *c, const json_t *obj, const char *field_path,
+                  const char *type, const char *reason, const char *component, const char *host,
+                  const char *fmt, ...) __attribute__((format(printf, 8, 9)));
 
 /* The controllers (one file each). */
 void kubelet_start(struct controllers *c);                  /* nodes at start-up */

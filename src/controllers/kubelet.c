@@ -302,6 +302,26 @@ static json_t *running_status(const json_t *pod, const struct node_sim *n, const
     return st;
 }
 
+/* What a kubelet records when it starts a pod's containers (images are "already present":
+   nothing is pulled in a simulation). */
+static void container_events(struct controllers *c, const json_t *pod, const struct node_sim *n)
+{
+    size_t i;
+    json_t *ct;
+    json_array_foreach(ju_arr(ju_obj(pod, "spec"), "containers"), i, ct) {
+        const char *cname = ju_str(ct, "name") ?: "";
+        char *path = xasprintf("spec.containers{%s}", cname);
+        ctl_event_on(c, pod, path, "Normal", "Pulled", "kubelet", n->name,
+                     "Container image \"%s\" already present on machine",
+                     ju_str(ct, "image") ?: "");
+        ctl_event_on(c, pod, path, "Normal", "Created", "kubelet", n->name,
+                     "Created container: %s", cname);
+        ctl_event_on(c, pod, path, "Normal", "Started", "kubelet", n->name,
+                     "Started container %s", cname);
+        free(path);
+    }
+}
+
 static void write_status(struct controllers *c, const json_t *pod, json_t *status)
 {
     json_t *obj = json_deep_copy(pod);
@@ -351,7 +371,9 @@ void kubelet_sync_pod(struct controllers *c, const char *ns, const char *name)
         json_t *st = ju_ensure_obj(bound, "status");
         json_object_set_new(st, "conditions",
                             json_pack("[o]", condition("PodScheduled", true, now_ts, NULL, NULL)));
-        ctl_update(c, c->res_pods, bound, NULL, "default-scheduler", true);
+        if (!ctl_update(c, c->res_pods, bound, NULL, "default-scheduler", true))
+            ctl_event(c, pod, "Normal", "Scheduled", "default-scheduler",
+                      "Successfully assigned %s/%s to %s", ns, name, n->name);
         store_obj_unref(o);
         return;
     }
@@ -370,6 +392,7 @@ void kubelet_sync_pod(struct controllers *c, const char *ns, const char *name)
             return; /* the node's /24 is full: the pod waits, as on a full node */
         }
         bool ready = c->cfg.pod_ready_delay <= 0;
+        container_events(c, pod, n);
         write_status(c, pod, running_status(pod, n, fresh, ready, now_ts, now_ts));
         if (!ready)
             ctl_enqueue_after(c, WORK_POD, ns, name, c->cfg.pod_ready_delay);

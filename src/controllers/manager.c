@@ -176,15 +176,10 @@ int ctl_delete(struct controllers *c, const struct api_resource *res, const char
     return rc;
 }
 
-void ctl_event(struct controllers *c, const json_t *obj, const char *type, const char *reason,
-               const char *component, const char *fmt, ...)
+static void record_event(struct controllers *c, const json_t *obj, const char *field_path,
+                         const char *type, const char *reason, const char *component,
+                         const char *host, const char *message)
 {
-    char *message = NULL;
-    va_list ap;
-    va_start(ap, fmt);
-    if (vasprintf(&message, fmt, ap) < 0)
-        abort();
-    va_end(ap);
     struct timespec now = util_now();
     char ts[UTIL_RFC3339_LEN];
     util_format_time(now.tv_sec, ts);
@@ -194,21 +189,54 @@ void ctl_event(struct controllers *c, const json_t *obj, const char *type, const
     char *ev_name = xasprintf("%s.%llx", name,
                               (unsigned long long)now.tv_sec * 1000000000ull +
                                   (unsigned long long)now.tv_nsec);
-    json_t *ev = json_pack("{s:s,s:s,s:{s:s,s:s},s:{s:s,s:s,s:s,s:s,s:s,s:s},s:s,s:s,s:{s:s},"
-                           "s:s,s:s,s:i,s:s,s:n,s:s,s:s}",
+    json_t *involved = json_pack("{s:s}", "kind", ju_str(obj, "kind") ?: "");
+    if (ns)
+        json_object_set_new(involved, "namespace", json_string(ns));
+    json_object_set_new(involved, "name", json_string(name));
+    json_object_set_new(involved, "uid", json_string(ju_meta_str(obj, "uid") ?: ""));
+    json_object_set_new(involved, "apiVersion", json_string(ju_str(obj, "apiVersion") ?: ""));
+    json_object_set_new(involved, "resourceVersion",
+                        json_string(ju_meta_str(obj, "resourceVersion") ?: ""));
+    if (field_path)
+        json_object_set_new(involved, "fieldPath", json_string(field_path));
+    json_t *source = json_pack("{s:s}", "component", component);
+    if (host)
+        json_object_set_new(source, "host", json_string(host));
+    json_t *ev = json_pack("{s:s,s:s,s:{s:s,s:s},s:o,s:s,s:s,s:o,s:s,s:s,s:i,s:s,s:n,s:s,s:s}",
                            "kind", "Event", "apiVersion", "v1", "metadata", "name", ev_name,
-                           "namespace", ns ? ns : "default", "involvedObject", "kind",
-                           ju_str(obj, "kind") ?: "", "namespace", ns ? ns : "", "name", name,
-                           "uid", ju_meta_str(obj, "uid") ?: "", "apiVersion",
-                           ju_str(obj, "apiVersion") ?: "", "resourceVersion",
-                           ju_meta_str(obj, "resourceVersion") ?: "", "reason", reason,
-                           "message", message, "source", "component", component,
+                           "namespace", ns ? ns : "default", "involvedObject", involved,
+                           "reason", reason, "message", message, "source", source,
                            "firstTimestamp", ts, "lastTimestamp", ts, "count", 1, "type", type,
-                           "eventTime", "reportingComponent", component, "reportingInstance", "");
-    if (!ns)
-        json_object_del(json_object_get(ev, "involvedObject"), "namespace");
+                           "eventTime", "reportingComponent", component, "reportingInstance",
+                           host ? host : "");
     ctl_create(c, c->res_events, ev, component, NULL);
     free(ev_name);
+}
+
+void ctl_event(struct controllers *c, const json_t *obj, const char *type, const char *reason,
+               const char *component, const char *fmt, ...)
+{
+    char *message = NULL;
+    va_list ap;
+    va_start(ap, fmt);
+    if (vasprintf(&message, fmt, ap) < 0)
+        abort();
+    va_end(ap);
+    record_event(c, obj, NULL, type, reason, component, NULL, message);
+    free(message);
+}
+
+void ctl_event_on(struct controllers *c, const json_t *obj, const char *field_path,
+                  const char *type, const char *reason, const char *component, const char *host,
+                  const char *fmt, ...)
+{
+    char *message = NULL;
+    va_list ap;
+    va_start(ap, fmt);
+    if (vasprintf(&message, fmt, ap) < 0)
+        abort();
+    va_end(ap);
+    record_event(c, obj, field_path, type, reason, component, host, message);
     free(message);
 }
 

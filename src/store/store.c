@@ -88,9 +88,14 @@ static size_t body_offset(const json_t *json, const char *bytes)
        matters when a start-up wraps every stored object), else by jansson. */
     char buf[256];
     char *h = buf;
-    if (plain_json_text(kind) && plain_json_text(api_version) &&
-        strlen(kind) + strlen(api_version) < sizeof(buf) - 32) {
-        snprintf(buf, sizeof(buf), "{\"kind\":\"%s\",\"apiVersion\":\"%s\"}", kind, api_version);
+    size_t kl = strlen(kind), al = strlen(api_version);
+    if (plain_json_text(kind) && plain_json_text(api_version) && kl + al < sizeof(buf) - 32) {
+        char *p = buf;
+        memcpy(p, "{\"kind\":\"", 9);
+        memcpy(p += 9, kind, kl);
+        memcpy(p += kl, "\",\"apiVersion\":\"", 16);
+        memcpy(p += 16, api_version, al);
+        memcpy(p += al, "\"}", 3); /* with the NUL */
     } else {
         json_t *head = json_pack("{s:s,s:s}", "kind", kind, "apiVersion", api_version);
         h = json_dumps(head, JSON_COMPACT);
