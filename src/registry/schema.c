@@ -25,6 +25,50 @@ struct canon_ctx {
     bool failed;
 };
 
+/*
+ * Where canonicalisation stands, as a chain of segments living on the C stack of the recursion.
+ * Paths are only needed for error reports, so they are rendered on demand instead of being
+ * formatted for every property visited (that formatting used to dominate the cost of a create).
+ */
+enum path_kind { PATH_FIELD, PATH_INDEX, PATH_MAP_KEY };
+
+struct path {
+    const struct path *up; /* borrowed: the enclosing segment, NULL at the root */
+    enum path_kind kind;
+    const char *key; /* borrowed: field name or map key */
+    size_t index;
+};
+
+/* The Go path: field names only, joined by dots ("spec.ports.port"). */
+static void render_go_path(const struct path *p, struct strbuf *out)
+{
+    if (!p)
+        return;
+    render_go_path(p->up, out);
+    if (p->kind != PATH_FIELD)
+        return;
+    if (out->len)
+        strbuf_addch(out, '.');
+    strbuf_addstr(out, p->key);
+}
+
+/* The field path as reported for unknown fields ("spec.ports[0].foo", "metadata.labels[a]"). */
+static void render_field_path(const struct path *p, struct strbuf *out)
+{
+    if (!p)
+        return;
+    render_field_path(p->up, out);
+    switch (p->kind) {
+    case PATH_FIELD:
+        if (out->len)
+            strbuf_addch(out, '.');
+        strbuf_addstr(out, p->key);
+        break;
+    case PATH_INDEX: strbuf_addf(out, "[%zu]", p->index); break;
+    case PATH_MAP_KEY: strbuf_addf(out, "[%s]", p->key); break;
+    }
+}
+
 struct schema *schema_new(json_t *defs)
 {
     struct schema *s = xcalloc(1, sizeof(*s));
@@ -166,15 +210,18 @@ static const char *json_kind_word(const json_t *v)
  * "json: cannot unmarshal <value> into Go struct field <Struct>.<json path> of type <type>".
  */
 static void type_error(struct canon_ctx *c, const json_t *v, const char *value_word,
-                       const char *owner, const char *path, const json_t *prop)
+                       const char *owner, const struct path *at, const json_t *prop)
 {
     c->failed = true;
     if (!c->rep || c->rep->type_error)
         return;
-    struct strbuf sb, ty;
+    struct strbuf sb, ty, go_path;
     char buf[128];
     strbuf_init(&sb, STRBUF_NO_LIMIT);
     strbuf_init(&ty, STRBUF_NO_LIMIT);
+    strbuf_init(&go_path, STRBUF_NO_LIMIT);
+    render_go_path(at, &go_path);
+    const char *path = strbuf_str(&go_path);
     go_type_name(c->s, prop, &ty);
     strbuf_addf(&sb, "json: cannot unmarshal %s into ", value_word ? value_word : json_kind_word(v));
     if (owner && *path) {
@@ -188,15 +235,19 @@ static void type_error(struct canon_ctx *c, const json_t *v, const char *value_w
         strbuf_addf(&sb, "Go value of type %s", strbuf_str(&ty));
     c->rep->type_error = strbuf_detach(&sb, NULL);
     strbuf_release(&ty);
+    strbuf_release(&go_path);
 }
 
-static void report_unknown(struct canon_ctx *c, const char *path, const char *key)
+static void report_unknown(struct canon_ctx *c, const struct path *at, const char *key)
 {
     if (!c->rep)
         return;
-    char *p = *path ? xasprintf("%s.%s", path, key) : xstrdup(key);
-    json_array_append_new(c->rep->unknown, json_string(p));
-    free(p);
+    struct path here = {.up = at, .kind = PATH_FIELD, .key = key};
+    struct strbuf sb;
+    strbuf_init(&sb, STRBUF_NO_LIMIT);
+    render_field_path(&here, &sb);
+    json_array_append_new(c->rep->unknown, json_string(strbuf_str(&sb)));
+    strbuf_release(&sb);
 }
 
 static bool is_empty_value(const json_t *v)
@@ -219,7 +270,7 @@ static int cmp_key(const void *a, const void *b)
 }
 
 static json_t *canon(struct canon_ctx *c, const json_t *prop, const json_t *v, const char *owner,
-                     const char *go_path, const char *field_path, int depth);
+                     const struct path *at, int depth);
 
 /* What encoding/json writes for an absent field that is never omitted: the Go zero value. */
 static json_t *zero_value(const char *ref, const json_t *def)
@@ -253,7 +304,7 @@ static json_t *element_zero(struct canon_ctx *c, const json_t *prop, const char 
         return json_null();
     if (is_struct(def)) {
         json_t *empty = json_object();
-        json_t *z = canon(c, prop, empty, owner, "", "", depth + 1);
+        json_t *z = canon(c, prop, empty, owner, NULL, depth + 1);
         json_decref(empty);
         return z ? z : json_object();
     }
@@ -261,8 +312,7 @@ static json_t *element_zero(struct canon_ctx *c, const json_t *prop, const char 
 }
 
 static json_t *canon_struct(struct canon_ctx *c, const char *ref, const json_t *def,
-                            const json_t *v, const char *go_path, const char *field_path,
-                            int depth)
+                            const json_t *v, const struct path *at, int depth)
 {
     json_t *props = json_object_get(def, "properties");
     json_t *out = json_object();
@@ -270,8 +320,7 @@ static json_t *canon_struct(struct canon_ctx *c, const char *ref, const json_t *
     json_t *prop;
     json_object_foreach(props, key, prop) {
         json_t *in = json_object_get(v, key);
-        char *gp = *go_path ? xasprintf("%s.%s", go_path, key) : xstrdup(key);
-        char *fp = *field_path ? xasprintf("%s.%s", field_path, key) : xstrdup(key);
+        struct path here = {.up = at, .kind = PATH_FIELD, .key = key};
         const char *pref;
         const json_t *pdef = resolve(c->s, prop, &pref);
         const char *omit = json_string_value(json_object_get(prop, "omit"));
@@ -279,14 +328,12 @@ static json_t *canon_struct(struct canon_ctx *c, const char *ref, const json_t *
             omit = pref && is_struct(pdef) ? "struct" : "empty";
         json_t *val = NULL;
         if (in && !json_is_null(in)) {
-            val = canon(c, prop, in, ref, gp, fp, depth + 1);
+            val = canon(c, prop, in, ref, &here, depth + 1);
         } else if (!strcmp(omit, "struct") && is_struct(pdef)) {
             json_t *empty = json_object();
-            val = canon(c, prop, empty, ref, gp, fp, depth + 1);
+            val = canon(c, prop, empty, ref, &here, depth + 1);
             json_decref(empty);
         }
-        free(gp);
-        free(fp);
         if (c->failed) {
             json_decref(val);
             json_decref(out);
@@ -311,28 +358,28 @@ static json_t *canon_struct(struct canon_ctx *c, const char *ref, const json_t *
         if (preserves_unknown(def))
             json_object_set_new(out, key, json_deep_copy(in));
         else
-            report_unknown(c, field_path, key);
+            report_unknown(c, at, key);
     }
     return out;
 }
 
 static json_t *canon(struct canon_ctx *c, const json_t *prop, const json_t *v, const char *owner,
-                     const char *go_path, const char *field_path, int depth)
+                     const struct path *at, int depth)
 {
     const char *ref;
     const json_t *def = resolve(c->s, prop, &ref);
     if (depth > SCHEMA_MAX_DEPTH) {
-        type_error(c, v, "value nested too deeply", owner, go_path, prop);
+        type_error(c, v, "value nested too deeply", owner, at, prop);
         return NULL;
     }
     if (json_is_null(v))
         return NULL;
     if (is_struct(def)) {
         if (!json_is_object(v)) {
-            type_error(c, v, NULL, owner, go_path, prop);
+            type_error(c, v, NULL, owner, at, prop);
             return NULL;
         }
-        return canon_struct(c, ref ? ref : owner, def, v, go_path, field_path, depth);
+        return canon_struct(c, ref ? ref : owner, def, v, at, depth);
     }
     if (preserves_unknown(def) && !json_object_get(def, "additionalProperties") &&
         !json_object_get(def, "items"))
@@ -342,7 +389,7 @@ static json_t *canon(struct canon_ctx *c, const json_t *prop, const json_t *v, c
         (fmt && !strcmp(fmt, "int-or-string"))) {
         if (json_is_integer(v) || json_is_string(v))
             return json_deep_copy(v);
-        type_error(c, v, NULL, owner, go_path, prop);
+        type_error(c, v, NULL, owner, at, prop);
         return NULL;
     }
     const char *t = type_of(def);
@@ -369,13 +416,13 @@ static json_t *canon(struct canon_ctx *c, const json_t *prop, const json_t *v, c
                 return json_deep_copy(v);
             char word[64];
             snprintf(word, sizeof(word), "number %" JSON_INTEGER_FORMAT, n);
-            type_error(c, v, word, owner, go_path, prop);
+            type_error(c, v, word, owner, at, prop);
             return NULL;
         }
         if (json_is_real(v)) {
             char word[64];
             snprintf(word, sizeof(word), "number %g", json_real_value(v));
-            type_error(c, v, word, owner, go_path, prop);
+            type_error(c, v, word, owner, at, prop);
             return NULL;
         }
     } else if (!strcmp(t, "number")) {
@@ -391,10 +438,9 @@ static json_t *canon(struct canon_ctx *c, const json_t *prop, const json_t *v, c
             size_t i;
             json_t *el;
             json_array_foreach(v, i, el) {
-                char *fp = xasprintf("%s[%zu]", field_path, i);
-                json_t *cv = items ? canon(c, items, el, owner, go_path, fp, depth + 1)
+                struct path here = {.up = at, .kind = PATH_INDEX, .index = i};
+                json_t *cv = items ? canon(c, items, el, owner, &here, depth + 1)
                                    : json_deep_copy(el);
-                free(fp);
                 if (c->failed) {
                     json_decref(out);
                     return NULL;
@@ -418,10 +464,8 @@ static json_t *canon(struct canon_ctx *c, const json_t *prop, const json_t *v, c
             qsort(keys, n, sizeof(*keys), cmp_key);
             json_t *out = json_object();
             for (i = 0; i < n; i++) {
-                char *fp = xasprintf("%s[%s]", field_path, keys[i]);
-                json_t *cv = canon(c, ap, json_object_get(v, keys[i]), owner, go_path, fp,
-                                   depth + 1);
-                free(fp);
+                struct path here = {.up = at, .kind = PATH_MAP_KEY, .key = keys[i]};
+                json_t *cv = canon(c, ap, json_object_get(v, keys[i]), owner, &here, depth + 1);
                 if (c->failed)
                     break;
                 json_object_set_new(out, keys[i], cv ? cv : element_zero(c, ap, owner, depth));
@@ -437,7 +481,7 @@ static json_t *canon(struct canon_ctx *c, const json_t *prop, const json_t *v, c
         /* No type: anything goes (e.g. RawExtension). */
         return json_deep_copy(v);
     }
-    type_error(c, v, NULL, owner, go_path, prop);
+    type_error(c, v, NULL, owner, at, prop);
     return NULL;
 }
 
@@ -446,7 +490,7 @@ json_t *schema_canonicalize(const struct schema *s, const char *def_name, const 
 {
     struct canon_ctx c = {.s = s, .rep = rep, .failed = false};
     json_t *prop = json_pack("{s:s}", "$ref", def_name);
-    json_t *out = canon(&c, prop, obj, def_name, "", "", 0);
+    json_t *out = canon(&c, prop, obj, def_name, NULL, 0);
     json_decref(prop);
     if (c.failed) {
         json_decref(out);
