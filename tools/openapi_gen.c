@@ -251,8 +251,8 @@ static int conv_schema(struct gen *g, enum flavor fl, const json_t *in, bool ele
                 return -1;
             }
             json_object_set_new(o, key, sub);
-        } else if (!strcmp(key, "omit")) {
-            continue; /* serialisation detail of the server, not part of any schema */
+        } else if (!strcmp(key, "omit") || !strcmp(key, "default")) {
+            continue; /* omit: serialisation detail of the server; default: placed below */
         } else if (!strcmp(key, "description") || !strcmp(key, "type") || !strcmp(key, "format") ||
                    !strcmp(key, "enum") || !strncmp(key, "x-kubernetes-", 13)) {
             json_object_set(o, key, v);
@@ -261,7 +261,9 @@ static int conv_schema(struct gen *g, enum flavor fl, const json_t *in, bool ele
             return gen_fail(g, "%s: unknown schema key \"%s\"", where, key);
         }
     }
-    json_t *def = field_default(g, in, element);
+    /* A declared default (upstream's +default marker) wins over the computed zero value. */
+    json_t *declared = json_object_get(in, "default");
+    json_t *def = declared ? json_incref(declared) : field_default(g, in, element);
     if (def)
         json_object_set_new(o, "default", def);
     if (ref) {

@@ -51,6 +51,9 @@ struct reg_req {
     json_t *warnings;        /* borrowed array: strategies append warning texts; may be NULL */
     bool system;             /* the server's own bookkeeping write: skips validation (the
                                 kubernetes Endpoints may hold a loopback advertise address) */
+    bool untracked;          /* no managedFields accounting: a server-side apply result (already
+                                computed) or a write upstream makes below the field manager
+                                (the scheduler's pods/binding) */
 };
 
 /* The outcome of a successful call. */
@@ -212,6 +215,14 @@ int registry_delete_collection(struct registry *reg, const struct reg_req *req,
                                struct reg_list *out, struct apierr *err);
 
 /* Canonicalise obj for its kind (key order, omit rules); a new reference, or NULL. */
+/*
+ * The field-ownership context of a request (managedfields.h). now_buf receives the request
+ * time (at least UTIL_RFC3339_LEN bytes) and must outlive *mc, like req.
+ */
+struct mf_context;
+void registry_mf_context(const struct registry *reg, const struct reg_req *req, char *now_buf,
+                         struct mf_context *mc);
+
 json_t *registry_canonicalize(struct registry *reg, const struct api_resource *res,
                               const json_t *obj, char **type_error);
 

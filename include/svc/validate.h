@@ -193,6 +193,10 @@ void validate_object_meta(struct field_errors *errs, const char *path, const jso
 void validate_object_meta_update(struct field_errors *errs, const char *path,
                                  const json_t *new_meta, const json_t *old_meta);
 
+/* apimachinery ValidateFieldManager: at most 128 bytes, printable characters only. m may be
+   NULL (no manager given). */
+void validate_field_manager(struct field_errors *errs, const char *path, const char *m);
+
 /* The parts, for kinds that use them elsewhere (a Service's spec.selector is a label map). */
 void validate_labels(struct field_errors *errs, const char *path, const json_t *labels);
 void validate_annotations(struct field_errors *errs, const char *path, const json_t *annotations);

@@ -82,8 +82,9 @@ struct store_obj **ctl_list(struct controllers *c, const struct api_resource *re
                             const char *ns, size_t *n);
 void ctl_list_free(struct store_obj **items, size_t n);
 
-/* Writes through the registry, as the controller named by manager (a field manager / user agent
-   such as "endpoint-controller"). obj is stolen. 0, or -1 (the error is logged at -v). */
+/* Writes through the registry, as the component named by manager ("endpoint-controller",
+   "kubelet", "default-scheduler"; managedFields name the binary it runs in, as upstream).
+   obj is stolen. 0, or -1 (the error is logged at -v). */
 int ctl_create(struct controllers *c, const struct api_resource *res, json_t *obj,
                const char *manager, struct store_obj **out);
 int ctl_update(struct controllers *c, const struct api_resource *res, json_t *obj,

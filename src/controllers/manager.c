@@ -100,11 +100,28 @@ static void log_failure(const char *what, const json_t *obj, const struct apierr
                 ju_meta_str(obj, "name") ?: "", err->message ? err->message : "?");
 }
 
+/*
+ * The field manager upstream records for a component's writes: its binary's user agent up to
+ * the '/'. Every controller runs in kube-controller-manager; the kubelet is its own; the
+ * scheduler's bindings go below the field manager and are not recorded (NULL).
+ */
+static const char *field_manager_of(const char *component)
+{
+    if (!strcmp(component, "kubelet"))
+        return "kubelet";
+    if (!strcmp(component, "default-scheduler"))
+        return NULL;
+    if (!strcmp(component, "kube-scheduler"))
+        return "kube-scheduler";
+    return "kube-controller-manager";
+}
+
 int ctl_create(struct controllers *c, const struct api_resource *res, json_t *obj,
                const char *manager, struct store_obj **out)
 {
+    const char *fm = field_manager_of(manager);
     struct reg_req req = {.res = res, .ns = ju_meta_str(obj, "namespace"),
-                          .field_manager = manager, .user_agent = manager};
+                          .field_manager = fm, .user_agent = fm, .untracked = !fm};
     struct reg_result result;
     struct apierr err;
     apierr_init(&err);
@@ -135,12 +152,14 @@ static int replace_with(void *ctx, const json_t *cur, json_t **out, struct apier
 int ctl_update(struct controllers *c, const struct api_resource *res, json_t *obj,
                const char *subresource, const char *manager, bool system)
 {
+    const char *fm = field_manager_of(manager);
     struct reg_req req = {.res = res,
                           .ns = res->namespaced ? ju_meta_str(obj, "namespace") : NULL,
                           .name = ju_meta_str(obj, "name"),
                           .subresource = subresource,
-                          .field_manager = manager,
-                          .user_agent = manager,
+                          .field_manager = fm,
+                          .user_agent = fm,
+                          .untracked = !fm,
                           .system = system};
     struct reg_result result;
     struct apierr err;
@@ -209,7 +228,9 @@ static void record_event(struct controllers *c, const json_t *obj, const char *f
                            "firstTimestamp", ts, "lastTimestamp", ts, "count", 1, "type", type,
                            "eventTime", "reportingComponent", component, "reportingInstance",
                            host ? host : "");
-    ctl_create(c, c->res_events, ev, component, NULL);
+    /* The scheduler's own events are written by kube-scheduler (its bindings are not). */
+    ctl_create(c, c->res_events, ev,
+               strcmp(component, "default-scheduler") ? component : "kube-scheduler", NULL);
     free(ev_name);
 }
 

@@ -384,7 +384,8 @@ static char *build_last_applied(const json_t *config)
         bool strings = true;
         const char *k;
         json_t *v;
-        json_object_foreach(ann, k, v) strings = strings && json_is_string(v);
+        json_object_foreach (ann, k, v)
+            strings = strings && json_is_string(v);
         if (strings)
             json_object_del(ann, MF_LAST_APPLIED_ANNOTATION);
         else
@@ -417,7 +418,8 @@ static void set_last_applied(json_t *obj, const char *value)
     size_t total = 0;
     const char *k;
     json_t *v;
-    json_object_foreach(ann, k, v) total += strlen(k) + json_string_length(v);
+    json_object_foreach (ann, k, v)
+        total += strlen(k) + json_string_length(v);
     if (total > ANNOTATIONS_SIZE_LIMIT)
         json_object_del(ann, MF_LAST_APPLIED_ANNOTATION);
 }
@@ -542,5 +544,6 @@ out:
     mf_conflicts_release(&res.conflicts);
     json_decref(live_n);
     mf_managed_release(&m);
+    mf_schema_release(&sc);
     return rc;
 }

@@ -380,8 +380,7 @@ int mf_managed_decode(const json_t *list, struct mf_managed *out, char **err)
         return 0;
     size_t i;
     json_t *e;
-    json_array_foreach(list, i, e)
-    {
+    json_array_foreach (list, i, e) {
         const char *op = str_or_empty(e, "operation");
         const char *av = str_or_empty(e, "apiVersion");
         const char *ft = str_or_empty(e, "fieldsType");
@@ -913,6 +912,7 @@ json_t *mf_update(const struct mf_context *ctx, const json_t *live, const json_t
     json_decref(live_n);
     json_decref(obj_n);
     mf_managed_release(&m);
+    mf_schema_release(&sc);
     return list;
 }
 
@@ -958,7 +958,8 @@ static json_t *comparable(const struct mf_schema *sc, const json_t *obj)
     json_object_del(meta, "resourceVersion");
     size_t i;
     json_t *e;
-    json_array_foreach(json_object_get(meta, "managedFields"), i, e) json_object_del(e, "time");
+    json_array_foreach (json_object_get(meta, "managedFields"), i, e)
+        json_object_del(e, "time");
     return n;
 }
 
@@ -983,6 +984,7 @@ void mf_keep_times_if_unchanged(const struct mf_context *ctx, json_t *obj, const
     bool equal = mf_value_equal(a, b);
     json_decref(a);
     json_decref(b);
+    mf_schema_release(&sc);
     if (!equal)
         return;
     for (size_t i = 0; i < n; i++) {

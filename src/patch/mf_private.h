@@ -109,12 +109,19 @@ struct mf_atom {
     struct mf_tref map_elem;
 };
 
+struct mf_atom_cache;
+
+/* The schema of one call: the definitions and the root type, plus a cache of resolved types
+   (the walks resolve the same schema nodes over and over). mf_schema_release frees the cache. */
 struct mf_schema {
     const json_t *defs;
     const char *root;
+    struct mf_atom_cache *cache; /* owned, NULL until first use */
 };
+void mf_schema_release(struct mf_schema *sc);
 
-/* schema.Resolve: 0 and *out, or -1 when a $ref names no definition. */
+/* schema.Resolve: 0 and *out, or -1 when a $ref names no definition. sc is const for the
+   walks, but its cache fills up. */
 int mf_resolve(const struct mf_schema *sc, const struct mf_tref *tr, struct mf_atom *out);
 /* The type of a struct field or map value (FindField, else the element type). */
 struct mf_tref mf_atom_field(const struct mf_atom *a, const char *name, bool *declared);
@@ -133,7 +140,9 @@ void mf_errs_release(struct mf_errs *e);
 char *mf_errs_text(const struct mf_errs *e);
 
 /* What Go would hold after decoding obj into its struct (api/README.md's omit rules): empty
-   fields dropped, structs and never-omitted fields filled, unknown fields dropped. New ref. */
+   fields dropped, structs and never-omitted fields filled, unknown fields dropped. A new
+   reference whose struct objects and arrays are new; scalars and preserved subtrees are shared
+   with obj, so only the containers may be changed in place. */
 json_t *mf_normalize(const struct mf_schema *sc, const json_t *obj);
 
 /* typed.AsTyped: 0, or -1 with errors appended. */
@@ -153,10 +162,12 @@ void mf_comparison_release(struct mf_comparison *c);
 /* Comparison.FilterFields with an exclude filter (RecursiveDifference); NULL keeps all. */
 void mf_comparison_exclude(struct mf_comparison *c, const struct mf_set *exclude);
 
-/* TypedValue.Merge (rule: keep the right-hand side). New ref, or NULL with errs. */
+/* TypedValue.Merge (rule: keep the right-hand side). New ref, or NULL with errs. The result
+   shares subtrees with lhs and rhs: treat it as read-only (deep-copy it to change it). */
 json_t *mf_merge(const struct mf_schema *sc, const json_t *lhs, const json_t *rhs,
                  struct mf_errs *errs);
-/* TypedValue.RemoveItems. New ref (json null when nothing is left). */
+/* TypedValue.RemoveItems. New ref (json null when nothing is left), sharing subtrees with v:
+   read-only, like mf_merge's result. */
 json_t *mf_remove_items(const struct mf_schema *sc, const json_t *v, const struct mf_set *rm);
 
 /* ---- managers (fieldpath.ManagedFields plus the times, internal.Managed) --------------------- */

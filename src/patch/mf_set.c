@@ -53,7 +53,8 @@ static const char **sorted_keys(const json_t *obj, size_t *n_out)
     const char **keys = xmalloc((n ? n : 1) * sizeof(*keys));
     const char *k;
     json_t *v;
-    json_object_foreach((json_t *)obj, k, v) keys[i++] = k;
+    json_object_foreach ((json_t *)obj, k, v)
+        keys[i++] = k;
     qsort(keys, n, sizeof(*keys), cmp_str_ptr);
     *n_out = n;
     return keys;
@@ -157,8 +158,7 @@ bool mf_value_equal(const json_t *a, const json_t *b)
             return false;
         const char *k;
         json_t *v;
-        json_object_foreach((json_t *)a, k, v)
-        {
+        json_object_foreach ((json_t *)a, k, v) {
             if (!mf_value_equal(v, json_object_get(b, k)))
                 return false;
         }
@@ -499,8 +499,7 @@ static void value_to_string(struct strbuf *sb, const json_t *v, int depth)
     case JSON_OBJECT: {
         const char *k;
         json_t *e;
-        json_object_foreach((json_t *)v, k, e)
-        {
+        json_object_foreach ((json_t *)v, k, e) {
             strbuf_addf(sb, "%s=", k);
             value_to_string(sb, e, depth + 1);
         }
@@ -585,8 +584,7 @@ void mf_pe_append_string(struct strbuf *sb, const struct mf_pe *pe)
         const char *k;
         json_t *v;
         bool first = true;
-        json_object_foreach(pe->key, k, v)
-        {
+        json_object_foreach (pe->key, k, v) {
             strbuf_addf(sb, "%s%s=", first ? "" : ",", k);
             value_to_string(sb, v, 0);
             first = false;
@@ -616,8 +614,7 @@ void mf_pe_append_key(struct strbuf *sb, const struct mf_pe *pe)
         const char *k;
         json_t *v;
         bool first = true;
-        json_object_foreach(pe->key, k, v)
-        {
+        json_object_foreach (pe->key, k, v) {
             if (!first)
                 strbuf_addch(sb, ',');
             go_json_string(sb, k, strlen(k));
@@ -1117,8 +1114,7 @@ static struct mf_set *read_node(const json_t *obj, int depth, bool *is_member, c
     }
     const char *k;
     json_t *v;
-    json_object_foreach((json_t *)obj, k, v)
-    {
+    json_object_foreach ((json_t *)obj, k, v) {
         if (!strcmp(k, ".")) {
             *is_member = true;
             continue;

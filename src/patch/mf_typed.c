@@ -15,6 +15,7 @@
 
 #include <jansson.h>
 #include <stdarg.h>
+#include <stdint.h>
 #include <stdlib.h>
 #include <string.h>
 
@@ -125,8 +126,7 @@ static void go_v(struct strbuf *sb, const json_t *v, int depth)
         const char *k;
         json_t *e;
         bool first = true;
-        json_object_foreach((json_t *)v, k, e)
-        {
+        json_object_foreach ((json_t *)v, k, e) {
             if (depth >= 8)
                 break;
             strbuf_addf(sb, "%s%s:", first ? "" : " ", k);
@@ -283,7 +283,56 @@ static void untyped_atom(struct mf_atom *a, bool deduced)
     a->map_elem = (struct mf_tref){.kind = deduced ? MF_T_DEDUCED : MF_T_UNTYPED, .map_rel = -1};
 }
 
+#define ATOM_CACHE_SLOTS 256 /* more distinct schema nodes than one object visits */
+
+struct atom_slot {
+    const json_t *node;
+    int map_rel;
+    struct mf_atom atom;
+    bool ok;
+};
+
+struct mf_atom_cache {
+    struct atom_slot slots[ATOM_CACHE_SLOTS];
+};
+
+void mf_schema_release(struct mf_schema *sc)
+{
+    free(sc->cache);
+    sc->cache = NULL;
+}
+
+static int resolve_uncached(const struct mf_schema *sc, const struct mf_tref *tr,
+                            struct mf_atom *out);
+
 int mf_resolve(const struct mf_schema *sc, const struct mf_tref *tr, struct mf_atom *out)
+{
+    if (tr->kind != MF_T_SCHEMA)
+        return resolve_uncached(sc, tr, out);
+    struct mf_schema *msc = (struct mf_schema *)sc; /* the cache is not part of the value */
+    if (!msc->cache)
+        msc->cache = xcalloc(1, sizeof(*msc->cache));
+    size_t h = ((size_t)(uintptr_t)tr->node >> 4) * 31 + (size_t)(tr->map_rel + 1);
+    for (size_t i = 0; i < 8; i++) {
+        struct atom_slot *slot = &msc->cache->slots[(h + i) % ATOM_CACHE_SLOTS];
+        if (slot->node == tr->node && slot->map_rel == tr->map_rel) {
+            *out = slot->atom;
+            return slot->ok ? 0 : -1;
+        }
+        if (!slot->node) {
+            int rc = resolve_uncached(sc, tr, out);
+            slot->node = tr->node;
+            slot->map_rel = tr->map_rel;
+            slot->atom = *out;
+            slot->ok = rc == 0;
+            return rc;
+        }
+    }
+    return resolve_uncached(sc, tr, out);
+}
+
+static int resolve_uncached(const struct mf_schema *sc, const struct mf_tref *tr,
+                            struct mf_atom *out)
 {
     memset(out, 0, sizeof(*out));
     switch (tr->kind) {
@@ -475,8 +524,7 @@ static int item_pe(const struct mf_schema *sc, const struct mf_atom *list, const
         while (json_object_size(found)) {
             const char *min = NULL, *k;
             json_t *v;
-            json_object_foreach(found, k, v)
-            {
+            json_object_foreach (found, k, v) {
                 if (!min || strcmp(k, min) < 0)
                     min = k;
             }
@@ -653,8 +701,7 @@ static json_t *norm_struct(const struct mf_schema *sc, const json_t *def, const 
     const json_t *props = json_object_get(def, "properties");
     const char *key;
     json_t *prop;
-    json_object_foreach((json_t *)props, key, prop)
-    {
+    json_object_foreach ((json_t *)props, key, prop) {
         const json_t *in = json_object_get(v, key);
         const char *pref;
         const json_t *pdef = resolve_def(sc, prop, &pref);
@@ -678,10 +725,9 @@ static json_t *norm_struct(const struct mf_schema *sc, const json_t *def, const 
         json_object_set_new(out, key, val);
     }
     json_t *in;
-    json_object_foreach((json_t *)v, key, in)
-    {
+    json_object_foreach ((json_t *)v, key, in) {
         if (!json_object_get(props, key) && preserves_unknown(def))
-            json_object_set_new(out, key, json_deep_copy(in));
+            json_object_set(out, key, in);
     }
     return out;
 }
@@ -693,9 +739,9 @@ static json_t *norm(const struct mf_schema *sc, const json_t *prop, const json_t
     const char *ref;
     const json_t *def = resolve_def(sc, prop, &ref);
     if (depth > MF_MAX_DEPTH)
-        return json_deep_copy(v);
+        return json_incref((json_t *)v);
     if (is_struct(def))
-        return json_is_object(v) ? norm_struct(sc, def, v, depth) : json_deep_copy(v);
+        return json_is_object(v) ? norm_struct(sc, def, v, depth) : json_incref((json_t *)v);
     const char *t = json_string_value(json_object_get(def, "type"));
     const json_t *items = json_object_get(def, "items");
     const json_t *ap = json_object_get(def, "additionalProperties");
@@ -711,21 +757,20 @@ static json_t *norm(const struct mf_schema *sc, const json_t *prop, const json_t
         json_t *out = json_object();
         const char *k;
         json_t *e;
-        json_object_foreach((json_t *)v, k, e)
-        {
+        json_object_foreach ((json_t *)v, k, e) {
             json_t *n = norm(sc, ap, e, depth + 1);
             json_object_set_new(out, k, n ? n : json_null());
         }
         return out;
     }
-    return json_deep_copy(v);
+    return json_incref((json_t *)v);
 }
 
 json_t *mf_normalize(const struct mf_schema *sc, const json_t *obj)
 {
     const json_t *def = json_object_get(sc->defs, sc->root ? sc->root : "");
     if (!is_struct(def) || !json_is_object(obj))
-        return json_deep_copy(obj);
+        return json_incref((json_t *)obj);
     return norm_struct(sc, def, obj, 0);
 }
 
@@ -805,8 +850,7 @@ static void validate_map(struct vctx *c, const struct mf_atom *a, const json_t *
     }
     const char *k;
     json_t *e;
-    json_object_foreach((json_t *)v, k, e)
-    {
+    json_object_foreach ((json_t *)v, k, e) {
         bool declared;
         struct mf_tref tr = mf_atom_field(a, k, &declared);
         struct mf_pe pe = {.kind = MF_PE_FIELD, .field = k};
@@ -932,8 +976,7 @@ static void to_fs_map(struct fsctx *c, const struct mf_atom *a, const json_t *v)
         return;
     const char *k;
     json_t *e;
-    json_object_foreach((json_t *)v, k, e)
-    {
+    json_object_foreach ((json_t *)v, k, e) {
         bool declared;
         struct mf_tref tr = mf_atom_field(a, k, &declared);
         struct mf_pe pe = {.kind = MF_PE_FIELD, .field = k};
@@ -1103,16 +1146,14 @@ static void cmp_map_items(struct cctx *c, const struct mf_atom *a, const json_t 
 {
     const char *k;
     json_t *e;
-    json_object_foreach((json_t *)lhs, k, e)
-    {
+    json_object_foreach ((json_t *)lhs, k, e) {
         struct mf_tref tr = mf_atom_field(a, k, NULL);
         struct mf_pe pe = {.kind = MF_PE_FIELD, .field = k};
         push_path(&c->path, &pe);
         compare(c, &tr, e, rhs ? json_object_get(rhs, k) : NULL);
         c->path.n--;
     }
-    json_object_foreach((json_t *)rhs, k, e)
-    {
+    json_object_foreach ((json_t *)rhs, k, e) {
         if (lhs && json_object_get(lhs, k))
             continue;
         struct mf_tref tr = mf_atom_field(a, k, NULL);
@@ -1390,8 +1431,7 @@ static void merge_map_items(struct mctx *c, const struct mf_atom *a, const json_
     json_t *out = json_object();
     const char *k;
     json_t *e;
-    json_object_foreach((json_t *)lhs, k, e)
-    {
+    json_object_foreach ((json_t *)lhs, k, e) {
         struct mf_tref tr = mf_atom_field(a, k, NULL);
         struct mf_pe pe = {.kind = MF_PE_FIELD, .field = k};
         push_path(&c->path, &pe);
@@ -1400,8 +1440,7 @@ static void merge_map_items(struct mctx *c, const struct mf_atom *a, const json_
         if (m)
             json_object_set_new(out, k, m);
     }
-    json_object_foreach((json_t *)rhs, k, e)
-    {
+    json_object_foreach ((json_t *)rhs, k, e) {
         if (lhs && json_object_get(lhs, k))
             continue;
         struct mf_tref tr = mf_atom_field(a, k, NULL);
@@ -1500,10 +1539,7 @@ json_t *mf_merge(const struct mf_schema *sc, const json_t *lhs, const json_t *rh
         json_decref(out);
         return NULL;
     }
-    /* the walk shares subtrees with its inputs; the caller gets a tree of its own */
-    json_t *copy = out ? json_deep_copy(out) : json_null();
-    json_decref(out);
-    return copy;
+    return out ? out : json_null();
 }
 
 /* ---- RemoveItems ----------------------------------------------------------------------------- */
@@ -1521,8 +1557,7 @@ static json_t *remove_items(const struct mf_schema *sc, const struct mf_tref *tr
         json_t *out = json_object();
         const char *k;
         json_t *e;
-        json_object_foreach((json_t *)v, k, e)
-        {
+        json_object_foreach ((json_t *)v, k, e) {
             struct mf_pe pe = {.kind = MF_PE_FIELD, .field = k};
             const struct mf_pe *p1 = &pe;
             if (mf_set_has(rm, &p1, 1))
@@ -1582,7 +1617,5 @@ json_t *mf_remove_items(const struct mf_schema *sc, const json_t *v, const struc
 {
     struct mf_tref root = mf_root_tref(sc);
     json_t *out = remove_items(sc, &root, v, rm, 0);
-    json_t *copy = out ? json_deep_copy(out) : json_null();
-    json_decref(out);
-    return copy;
+    return out ? out : json_null();
 }

@@ -15,6 +15,7 @@
 
 #include "svc/api.h"
 #include "svc/apierr.h"
+#include "svc/managedfields.h"
 #include "svc/schema.h"
 #include "svc/store.h"
 #include "svc/util.h"
@@ -140,6 +141,57 @@ static int canonicalize(struct reg_write *w, struct apierr *err)
     json_decref(w->obj);
     w->obj = c;
     return 0;
+}
+
+void registry_mf_context(const struct registry *reg, const struct reg_req *req, char *now_buf,
+                         struct mf_context *mc)
+{
+    const struct api_resource *res = req->res;
+    util_format_time(util_now().tv_sec, now_buf);
+    *mc = (struct mf_context){
+        .definitions = schema_definitions(reg->api->schema),
+        .root = res->definition,
+        .api_version = res->group_version,
+        .kind = res->kind,
+        .subresource = req->subresource,
+        .reset_fields = mf_reset_fields(res->group, res->plural, req->subresource),
+        .now = now_buf,
+    };
+}
+
+/*
+ * Update accounting for a write that is not an apply (managedfields.h, step 1): live is the
+ * stored object (NULL on create), obj the decoded and defaulted new object.
+ */
+static void track_fields(struct registry *reg, const struct reg_req *req, const json_t *live,
+                         json_t *obj)
+{
+    if (req->untracked || !req->res->definition)
+        return;
+    char now[UTIL_RFC3339_LEN];
+    struct mf_context mc;
+    registry_mf_context(reg, req, now, &mc);
+    char *manager = mf_manager_name(req->field_manager, req->user_agent);
+    json_t *list = mf_update(&mc, live, obj, manager);
+    free(manager);
+    if (json_array_size(list))
+        json_object_set_new(meta_of(obj), "managedFields", list);
+    else {
+        json_object_del(meta_of(obj), "managedFields");
+        json_decref(list);
+    }
+}
+
+/* A write that only moves managedFields timestamps changes nothing (step 3). */
+static void keep_unchanged_times(struct registry *reg, const struct reg_req *req, json_t *obj,
+                                 const json_t *old)
+{
+    if (!req->res->definition)
+        return;
+    char now[UTIL_RFC3339_LEN];
+    struct mf_context mc;
+    registry_mf_context(reg, req, now, &mc);
+    mf_keep_times_if_unchanged(&mc, obj, old);
 }
 
 static void finish(const struct reg_kind *kind, struct reg_write *w, bool committed)
@@ -284,6 +336,7 @@ static int create_object(struct registry *reg, const struct reg_req *req, json_t
     const char *generate = ju_meta_str(obj, "generateName");
     if (registry_admit_namespace(reg, req, name ? name : "", true, err))
         goto fail;
+    track_fields(reg, req, NULL, obj);
     meta_prepare_create(obj, req->res->namespaced ? req->ns : NULL, util_now());
     bool generated = ju_empty(name) && !ju_empty(generate);
     for (int attempt = 0;; attempt++) {
@@ -389,6 +442,7 @@ int registry_update(struct registry *reg, const struct reg_req *req, reg_update_
         if (kind->defaults)
             kind->defaults(obj);
         meta_set_type(obj, req->res);
+        track_fields(reg, req, cur->json, obj);
         meta_prepare_update(obj, cur->json);
         json_object_set_new(meta_of(obj), "resourceVersion",
                             json_string(ju_meta_str(cur->json, "resourceVersion")));
@@ -401,6 +455,8 @@ int registry_update(struct registry *reg, const struct reg_req *req, reg_update_
             if (!step && kind->prepare_update)
                 kind->prepare_update(&w);
         }
+        if (!step)
+            keep_unchanged_times(reg, req, w.obj, cur->json);
         if (step || validate(&w, kind, false, err) || canonicalize(&w, err)) {
             if (!step)
                 finish(kind, &w, false);

@@ -573,9 +573,11 @@ out:
 
 /* ---- field selectors ----------------------------------------------------------------------------
  * ToSelectableFields. status.podIPs is accepted by the field label conversion but absent from
- * the set, so it always reads "" (upstream's quirk, kept). */
+ * the set, so it always reads "" (upstream's quirk, kept). spec.host is the deprecated name the
+ * conversion still maps to spec.nodeName. */
 
 static const char *const pod_fields[] = {"spec.nodeName",
+                                         "spec.host",
                                          "spec.restartPolicy",
                                          "spec.schedulerName",
                                          "spec.serviceAccountName",
@@ -590,7 +592,7 @@ static const char *pod_field_value(const json_t *obj, const char *field, char *b
 {
     (void)buf;
     const json_t *spec = ju_obj(obj, "spec"), *status = ju_obj(obj, "status");
-    if (!strcmp(field, "spec.nodeName"))
+    if (!strcmp(field, "spec.nodeName") || !strcmp(field, "spec.host"))
         return ju_str(spec, "nodeName");
     if (!strcmp(field, "spec.restartPolicy"))
         return ju_str(spec, "restartPolicy");

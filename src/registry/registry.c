@@ -151,7 +151,7 @@ static int ensure(struct registry *reg, const char *group, const char *plural, c
         json_decref(obj);
         return 0;
     }
-    struct reg_req req = {.res = res, .ns = ns, .user_agent = "svc-apiserver", .system = system};
+    struct reg_req req = {.res = res, .ns = ns, .user_agent = "kube-apiserver", .system = system};
     struct reg_result out;
     if (registry_create(reg, &req, obj, &out, err)) {
         if (err->reason != APIERR_ALREADY_EXISTS)
@@ -172,18 +172,18 @@ int registry_bootstrap(struct registry *reg, struct apierr *err)
         if (ensure(reg, "", "namespaces", NULL, ns, false, err))
             return -1;
     }
-    /* The kubernetes Service: the first address of the range, port 443 to our own port. */
-    json_t *svc = json_pack("{s:{s:s,s:{s:s,s:s}},s:{s:[{s:s,s:s,s:i,s:i}],s:s}}",
+    /* The kubernetes Service as upstream's kubernetesservice controller writes it (which
+       decides what its managedFields say): the first address of the range, SingleStack, port
+       443 to our own port. */
+    json_t *svc = json_pack("{s:{s:s,s:{s:s,s:s}},s:{s:[{s:s,s:s,s:i,s:i}],s:s,s:s,s:s}}",
                             "metadata", "name", "kubernetes", "labels", "component", "apiserver",
                             "provider", "kubernetes", "spec", "ports", "name", "https",
                             "protocol", "TCP", "port", 443, "targetPort", reg->cfg.secure_port,
-                            "type", "ClusterIP");
+                            "ipFamilyPolicy", "SingleStack", "sessionAffinity", "None", "type",
+                            "ClusterIP");
     const char *first_ip = service_first_ip(reg->services);
-    if (first_ip) {
-        json_t *spec = json_object_get(svc, "spec");
-        json_object_set_new(spec, "clusterIP", json_string(first_ip));
-        json_object_set_new(spec, "clusterIPs", json_pack("[s]", first_ip));
-    }
+    if (first_ip)
+        json_object_set_new(json_object_get(svc, "spec"), "clusterIP", json_string(first_ip));
     if (ensure(reg, "", "services", "default", svc, false, err))
         return -1;
     json_t *ep = json_pack(

@@ -13,6 +13,7 @@
 #include "svc/schema.h"
 #include "svc/store.h"
 #include "svc/util.h"
+#include "svc/validate.h"
 #include "svc/yaml.h"
 
 #include <jansson.h>
@@ -41,6 +42,7 @@ static int parse_write_options(const struct rest_request *req, const char *optio
     /* The server's default when the client says nothing is Warn (apiserver fieldValidation). */
     wo->validation = FV_WARN;
     wo->field_manager = rest_param(req, "fieldManager");
+    validate_field_manager(&errs, "fieldManager", wo->field_manager);
     for (size_t i = 0; i < req->n_params; i++) {
         if (strcmp(req->params[i].key, "dryRun"))
             continue;

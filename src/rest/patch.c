@@ -12,11 +12,13 @@
 #include "svc/api.h"
 #include "svc/apierr.h"
 #include "svc/codec.h"
+#include "svc/managedfields.h"
 #include "svc/patch.h"
 #include "svc/registry.h"
 #include "svc/schema.h"
 #include "svc/store.h"
 #include "svc/util.h"
+#include "svc/validate.h"
 #include "svc/yaml.h"
 
 #include <jansson.h>
@@ -36,6 +38,8 @@ struct patch_ctx {
     enum patch_validation validation;
     struct rest_response *resp;
     const char *req_name;
+    const struct reg_req *reg_req; /* the registry request (field ownership context) */
+    bool force;                    /* apply: take fields other managers own */
     bool created;
 };
 
@@ -114,11 +118,97 @@ static json_t *decode_result(struct patch_ctx *pc, json_t *patched, const char *
     return canon;
 }
 
-/* The body of an apply patch (YAML or JSON), decoded as the kind. */
-static json_t *apply_body(struct patch_ctx *pc, struct apierr *err)
+/*
+ * The body of an apply patch (YAML or JSON) as a plain document: upstream keeps it
+ * unstructured (yaml.Unmarshal into a map), so nothing is defaulted or pruned here. A new
+ * reference, or NULL with a 400. *strict_errors receives what a strict decode objects to.
+ */
+static json_t *apply_body(struct patch_ctx *pc, char **strict_errors, struct apierr *err)
 {
-    return codec_decode_object("application/yaml", pc->req->body, pc->req->body_len,
-                               pc->res->kind, pc->res->group_version, err);
+    struct yaml_error yerr;
+    json_t *doc = yaml_parse_strict(pc->req->body, pc->req->body_len, CODEC_MAX_DEPTH,
+                                    strict_errors, &yerr);
+    if (!doc) {
+        apierr_simple(err, APIERR_BAD_REQUEST, "error converting YAML to JSON: %s", yerr.text);
+        return NULL;
+    }
+    if (!json_is_object(doc) && !json_is_null(doc)) {
+        apierr_simple(err, APIERR_BAD_REQUEST,
+                      "error unmarshaling JSON: while decoding JSON: json: cannot unmarshal %s "
+                      "into Go value of type map[string]interface {}",
+                      json_is_array(doc) ? "array" : json_is_string(doc) ? "string"
+                      : json_is_boolean(doc)                             ? "bool"
+                                                                         : "number");
+        json_decref(doc);
+        free(*strict_errors);
+        *strict_errors = NULL;
+        return NULL;
+    }
+    if (json_is_null(doc)) {
+        json_decref(doc);
+        doc = json_object();
+    }
+    return doc;
+}
+
+static void mf_error_to(struct apierr *err, struct mf_error *me)
+{
+    switch (me->kind) {
+    case MF_ERR_BAD_REQUEST:
+        apierr_simple(err, APIERR_BAD_REQUEST, "%s", me->message ? me->message : "");
+        break;
+    case MF_ERR_CONFLICT:
+        apierr_simple(err, APIERR_CONFLICT, "%s", me->message ? me->message : "");
+        err->has_details = true;
+        err->causes = me->causes;
+        me->causes = NULL;
+        break;
+    default:
+        apierr_simple(err, APIERR_UNKNOWN_500, "%s", me->message ? me->message : "");
+    }
+}
+
+/* Server-side apply onto cur (NULL: the apply creates the object); a new reference or NULL. */
+static json_t *server_side_apply(struct patch_ctx *pc, const json_t *cur, struct apierr *err)
+{
+    char *strict_errors = NULL;
+    json_t *config = apply_body(pc, &strict_errors, err);
+    if (!config)
+        return NULL;
+    char now[UTIL_RFC3339_LEN];
+    struct mf_context mc;
+    registry_mf_context(pc->srv->reg, pc->reg_req, now, &mc);
+    struct mf_error me;
+    mf_error_init(&me);
+    json_t *merged = NULL;
+    if (mf_apply(&mc, cur, config, pc->reg_req->field_manager, pc->force, &merged, NULL, &me)) {
+        mf_error_to(err, &me);
+        merged = NULL;
+    } else if (!cur && !ju_empty(ju_meta_str(merged, "uid"))) {
+        char *detail = xasprintf("uid mismatch: the provided object specified uid %s, and no "
+                                 "existing object was found",
+                                 ju_meta_str(merged, "uid"));
+        apierr_conflict(err, pc->res->group, pc->res->plural, pc->req_name, detail);
+        free(detail);
+        json_decref(merged);
+        merged = NULL;
+    } else if (strict_errors && pc->validation == PATCH_VALIDATION_STRICT) {
+        apierr_simple(err, APIERR_BAD_REQUEST,
+                      "error strict decoding YAML: error converting YAML to JSON: %s",
+                      strict_errors);
+        json_decref(merged);
+        merged = NULL;
+    } else if (strict_errors && pc->validation == PATCH_VALIDATION_WARN) {
+        char *text = xasprintf("error converting YAML to JSON: %s", strict_errors);
+        rest_add_warning(pc->resp, text);
+        free(text);
+    }
+    mf_error_release(&me);
+    free(strict_errors);
+    json_decref(config);
+    if (merged && !cur)
+        pc->created = true;
+    return merged;
 }
 
 static int apply_patch(void *ctx, const json_t *cur, json_t **out, struct apierr *err)
@@ -131,25 +221,11 @@ static int apply_patch(void *ctx, const json_t *cur, json_t **out, struct apierr
     json_t *patched = NULL;
     char *repr = NULL;
     int rc = -1;
+    pc->created = false;
     if (pc->media == CODEC_MEDIA_APPLY_PATCH) {
-        json_t *applied = apply_body(pc, err);
-        if (!applied)
+        patched = server_side_apply(pc, cur, err);
+        if (!patched)
             goto out;
-        if (!cur) {
-            pc->created = true;
-            patched = applied;
-        } else {
-            /* Server-side apply merges the applied configuration in, by the schema's merge
-               keys; field ownership is kept in managedFields. */
-            patched = patch_strategic_tree(cur, applied,
-                                           schema_definitions(pc->srv->api->schema),
-                                           pc->res->definition, &pe);
-            json_decref(applied);
-            if (!patched) {
-                patch_error_to(err, &pe);
-                goto out;
-            }
-        }
     } else {
         if (!cur) {
             apierr_not_found(err, pc->res->group, pc->res->plural, pc->req_name);
@@ -198,6 +274,18 @@ void rest_do_patch(struct rest_server *srv, const struct rest_request *req,
     }
     struct field_errors errs;
     fe_init(&errs);
+    const char *manager = rest_param(req, "fieldManager");
+    const char *force = rest_param(req, "force");
+    if (pc.media == CODEC_MEDIA_APPLY_PATCH) {
+        if (ju_empty(manager))
+            fe_add(&errs, FE_REQUIRED, "fieldManager", NULL, "is required for apply patch");
+    } else if (force) {
+        fe_add(&errs, FE_FORBIDDEN, "force", NULL, "may not be specified for non-apply patch");
+    }
+    /* strconv.ParseBool's spellings of true. */
+    pc.force = force && (!strcmp(force, "true") || !strcmp(force, "1") || !strcmp(force, "t") ||
+                         !strcmp(force, "T") || !strcmp(force, "TRUE") || !strcmp(force, "True"));
+    validate_field_manager(&errs, "fieldManager", manager);
     bool dry_run = false;
     for (size_t i = 0; i < req->n_params; i++) {
         if (strcmp(req->params[i].key, "dryRun"))
@@ -211,9 +299,6 @@ void rest_do_patch(struct rest_server *srv, const struct rest_request *req,
             free(v);
         }
     }
-    const char *manager = rest_param(req, "fieldManager");
-    if (pc.media == CODEC_MEDIA_APPLY_PATCH && ju_empty(manager))
-        fe_add(&errs, FE_REQUIRED, "fieldManager", NULL, "is required for apply patch");
     const char *fv = rest_param(req, "fieldValidation");
     pc.validation = PATCH_VALIDATION_WARN;
     if (fv && !strcmp(fv, "Strict"))
@@ -241,7 +326,9 @@ void rest_do_patch(struct rest_server *srv, const struct rest_request *req,
                          .dry_run = dry_run,
                          .field_manager = manager,
                          .user_agent = req->user_agent,
-                         .warnings = warnings};
+                         .warnings = warnings,
+                         .untracked = pc.media == CODEC_MEDIA_APPLY_PATCH};
+    pc.reg_req = &rr;
     struct reg_result res;
     if (registry_update(srv->reg, &rr, apply_patch, &pc, &res, err)) {
         size_t i;

@@ -333,8 +333,10 @@ void validate_no_new_finalizers(struct field_errors *errs, const char *path,
 /* ---- managed fields ----------------------------------------------------------------------------
  */
 
-static void validate_field_manager(struct field_errors *errs, const char *path, const char *m)
+void validate_field_manager(struct field_errors *errs, const char *path, const char *m)
 {
+    if (!m)
+        return;
     size_t n = strlen(m);
     if (n > FIELD_MANAGER_MAX)
         fe_too_long(errs, path, FIELD_MANAGER_MAX);

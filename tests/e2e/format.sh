@@ -36,8 +36,9 @@ t_yaml_request_bodies() {
 t_yaml_answers() {
     req GET /api/v1/namespaces/default/services/kubernetes
     expect_status 200
-    local uid rv ts
+    local uid rv ts mt
     uid=$(jq_get .metadata.uid); rv=$(jq_get .metadata.resourceVersion); ts=$(jq_get .metadata.creationTimestamp)
+    mt=$(jq_get '.metadata.managedFields[0].time')
     req GET /api/v1/namespaces/default/services/kubernetes "" "" application/yaml
     expect_status 200 "GET in YAML"
     expect_header Content-Type application/yaml
@@ -49,6 +50,32 @@ metadata:
   labels:
     component: apiserver
     provider: kubernetes
+  managedFields:
+  - apiVersion: v1
+    fieldsType: FieldsV1
+    fieldsV1:
+      f:metadata:
+        f:labels:
+          .: {}
+          f:component: {}
+          f:provider: {}
+      f:spec:
+        f:clusterIP: {}
+        f:internalTrafficPolicy: {}
+        f:ipFamilyPolicy: {}
+        f:ports:
+          .: {}
+          k:{"port":443,"protocol":"TCP"}:
+            .: {}
+            f:name: {}
+            f:port: {}
+            f:protocol: {}
+            f:targetPort: {}
+        f:sessionAffinity: {}
+        f:type: {}
+    manager: kube-apiserver
+    operation: Update
+    time: "$mt"
   name: kubernetes
   namespace: default
   resourceVersion: "$rv"

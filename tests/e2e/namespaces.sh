@@ -5,8 +5,10 @@
 . "$(dirname "$0")/helpers.sh"
 start_server
 
-ns_json() { # NAME PHASE: a Namespace as upstream answers it (volatile fields as placeholders)
-    printf '{"kind":"Namespace","apiVersion":"v1","metadata":{"name":"%s","uid":"<uid>","resourceVersion":"<rv>","creationTimestamp":"<time>","labels":{"kubernetes.io/metadata.name":"%s"}},"spec":{"finalizers":["kubernetes"]},"status":{"phase":"%s"}}' "$1" "$1" "$2"
+ns_json() { # NAME PHASE [MANAGER]: a Namespace as upstream answers it (volatile fields as
+    # placeholders); MANAGER wrote it (curl, our client, unless given: the server's own are
+    # kube-apiserver's), owning the label defaulting added.
+    printf '{"kind":"Namespace","apiVersion":"v1","metadata":{"name":"%s","uid":"<uid>","resourceVersion":"<rv>","creationTimestamp":"<time>","labels":{"kubernetes.io/metadata.name":"%s"},"managedFields":[{"manager":"%s","operation":"Update","apiVersion":"v1","time":"<time>","fieldsType":"FieldsV1","fieldsV1":{"f:metadata":{"f:labels":{".":{},"f:kubernetes.io/metadata.name":{}}}}}]},"spec":{"finalizers":["kubernetes"]},"status":{"phase":"%s"}}' "$1" "$1" "${3:-curl}" "$2"
 }
 
 names_of_items() { pyq '" ".join(i["metadata"]["name"] for i in b["items"])'; }
@@ -22,7 +24,7 @@ t_initial_namespaces() {
     for ns in default kube-node-lease kube-public kube-system; do
         req GET /api/v1/namespaces/$ns
         expect_status 200 "$ns"
-        expect_json "$(ns_json $ns Active)"
+        expect_json "$(ns_json $ns Active kube-apiserver)"
     done
 }
 
@@ -97,7 +99,7 @@ t_delete_answer() {
     expect_status 201
     req DELETE /api/v1/namespaces/answer
     expect_status 200 "delete"
-    expect_json '{"kind":"Namespace","apiVersion":"v1","metadata":{"name":"answer","uid":"<uid>","resourceVersion":"<rv>","creationTimestamp":"<time>","deletionTimestamp":"<time>","labels":{"kubernetes.io/metadata.name":"answer"}},"spec":{"finalizers":["kubernetes"]},"status":{"phase":"Terminating"}}'
+    expect_json '{"kind":"Namespace","apiVersion":"v1","metadata":{"name":"answer","uid":"<uid>","resourceVersion":"<rv>","creationTimestamp":"<time>","deletionTimestamp":"<time>","labels":{"kubernetes.io/metadata.name":"answer"},"managedFields":[{"manager":"curl","operation":"Update","apiVersion":"v1","time":"<time>","fieldsType":"FieldsV1","fieldsV1":{"f:metadata":{"f:labels":{".":{},"f:kubernetes.io/metadata.name":{}}}}}]},"spec":{"finalizers":["kubernetes"]},"status":{"phase":"Terminating"}}'
 }
 
 t_delete_missing() {

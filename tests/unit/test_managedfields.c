@@ -401,6 +401,7 @@ Test(managedfields, zero_service_is_go_zero_struct)
     cr_expect(json_equal(z, want), "zero Service: %s", json_dumps(z, JSON_COMPACT));
     json_decref(z);
     json_decref(want);
+    mf_schema_release(&sc);
     json_decref(defs);
 }
 

@@ -256,7 +256,8 @@ Test(rest, aggregated_discovery_v2_for_new_kubectl)
     cr_expect_str_eq(ju_str(a.json, "apiVersion"), "apidiscovery.k8s.io/v2");
     json_t *item = json_array_get(ju_arr(a.json, "items"), 0);
     char *s = json_dumps(ju_get(item, "metadata"), JSON_COMPACT);
-    cr_expect_str_eq(s, "{\"name\":\"\",\"creationTimestamp\":null}");
+    /* encoding/json omits the empty name; the zero Time is never omitted and marshals as null. */
+    cr_expect_str_eq(s, "{\"creationTimestamp\":null}");
     free(s);
     json_t *v1 = json_array_get(ju_arr(item, "versions"), 0);
     cr_expect_str_eq(ju_str(v1, "version"), "v1");
@@ -355,8 +356,9 @@ Test(rest, verbs_a_resource_lacks_are_405)
     cr_expect_eq(a.resp.status, 405);
     cr_assert_not_null(a.json);
     cr_expect_str_eq(ju_str(a.json, "reason"), "MethodNotAllowed");
+    /* No deletecollection route is installed for namespaces: go-restful's 405, as upstream. */
     cr_expect_str_eq(ju_str(a.json, "message"),
-                     "deletecollection is not supported on resources of kind \"namespaces\"");
+                     "the server does not allow this method on the requested resource");
     answer_release(&a);
     fx_fini(&f);
 }
