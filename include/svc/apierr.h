@@ -47,6 +47,8 @@ struct apierr {
     char *uid;                 /* owned, details.uid, may be NULL */
     json_t *causes;            /* owned array of {reason?, message?, field?}, may be NULL */
     int retry_after_seconds;   /* details.retryAfterSeconds when > 0 */
+    char *list_continue;       /* owned, the Status's metadata.continue (a fresh token for an
+                                  expired one), may be NULL */
 };
 
 void apierr_init(struct apierr *err);

@@ -184,6 +184,7 @@ struct reg_list_opts {
     const char *continue_token;
     const char *resource_version;
     const char *resource_version_match;
+    bool send_initial_events;   /* sendInitialEvents was given: forbidden on a plain list */
 };
 
 struct reg_list {

@@ -48,10 +48,10 @@ struct watch_event {
 };
 
 struct watch_spec {
-    const char *prefix;        /* key range watched (copied) */
-    const char *key;           /* a single key, or NULL (copied) */
-    uint64_t start_rv;         /* deliver events after this revision (see the flags below) */
-    bool start_now;            /* ignore start_rv: deliver events after the current revision */
+    const char *prefix; /* key range watched (copied) */
+    const char *key;    /* a single key, or NULL (copied) */
+    uint64_t start_rv;  /* deliver events after this revision (see the flags below) */
+    bool start_now;     /* ignore start_rv: deliver events after the current revision */
     /* First a synthetic ADDED for every current matching object, then events after the
        revision of that snapshot. With start_rv above the store's revision the snapshot waits
        (up to fresh_wait seconds) for the store to reach start_rv, as the watch cache does. */
@@ -61,9 +61,9 @@ struct watch_spec {
     /* End the stream after this long; 0: never; negative: at once (upstream's expired
        context). */
     double timeout_seconds;
-    double bookmark_interval;  /* seconds between bookmarks; 0: upstream's minute */
-    double bookmark_lead;      /* the last bookmark this long before the timeout; 0: 2 s */
-    double fresh_wait;         /* see initial_events; 0: upstream's 3 s */
+    double bookmark_interval; /* seconds between bookmarks; 0: upstream's minute */
+    double bookmark_lead;     /* the last bookmark this long before the timeout; 0: 2 s */
+    double fresh_wait;        /* see initial_events; 0: upstream's 3 s */
     /* Does obj match the watch's selectors? NULL: everything matches. */
     bool (*match)(void *ctx, const struct store_obj *obj);
     /* Append one event line to out. 0, or -1 to end the stream after what was appended. */

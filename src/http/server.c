@@ -23,6 +23,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/resource.h>
 #include <sys/socket.h>
 
 struct http_server {
@@ -35,9 +36,9 @@ struct http_server {
 /* The state of one request, from its first byte to its completion. */
 struct request_state {
     struct http_server *srv;
-    char *target;        /* the raw request target */
-    struct strbuf body;  /* limited to cfg.max_body */
-    bool started;        /* the first (headers only) call happened */
+    char *target;       /* the raw request target */
+    struct strbuf body; /* limited to cfg.max_body */
+    bool started;       /* the first (headers only) call happened */
     bool too_large;
     bool answered;
     uint64_t start_us;
@@ -158,12 +159,12 @@ static enum MHD_Result queue(struct MHD_Connection *conn, struct http_server *sr
         MHD_add_response_header(r, MHD_HTTP_HEADER_CACHE_CONTROL, "no-cache, private");
     const char *hname;
     json_t *hval;
-    json_object_foreach(resp->headers, hname, hval) {
+    json_object_foreach (resp->headers, hname, hval) {
         MHD_add_response_header(r, hname, json_string_value(hval));
     }
     size_t i;
     json_t *w;
-    json_array_foreach(resp->warnings, i, w) {
+    json_array_foreach (resp->warnings, i, w) {
         /* Warning: 299 - "text", with the text quoted as RFC 7234 wants it. */
         struct strbuf sb;
         strbuf_init(&sb, STRBUF_NO_LIMIT);
@@ -278,8 +279,27 @@ static int fill_addr(const char *host, int port, struct sockaddr_storage *ss, so
     return -1;
 }
 
-struct http_server *http_start(const struct http_config *cfg, struct rest_server *rest,
-                               char *msg, size_t msg_len)
+/*
+ * How many connections to accept at once. Every watcher holds one for as long as it watches,
+ * so the limit follows the descriptors the process may open (main raises RLIMIT_NOFILE to its
+ * hard limit), less a reserve for the listening socket, epoll, the data directory's files and
+ * the clients the controllers need; past it libmicrohttpd stops accepting until a connection
+ * closes, instead of failing accept() with EMFILE.
+ */
+static unsigned connection_limit(void)
+{
+    struct rlimit rl;
+    unsigned limit = 60000;
+    if (getrlimit(RLIMIT_NOFILE, &rl) == 0 && rl.rlim_cur != RLIM_INFINITY) {
+        rlim_t usable = rl.rlim_cur > 256 ? rl.rlim_cur - 128 : rl.rlim_cur / 2;
+        if (usable < limit)
+            limit = (unsigned)usable;
+    }
+    return limit ? limit : 1;
+}
+
+struct http_server *http_start(const struct http_config *cfg, struct rest_server *rest, char *msg,
+                               size_t msg_len)
 {
     struct http_server *srv = xcalloc(1, sizeof(*srv));
     struct sockaddr_storage addr;
@@ -299,15 +319,14 @@ struct http_server *http_start(const struct http_config *cfg, struct rest_server
         (struct sockaddr *)&addr, MHD_OPTION_THREAD_POOL_SIZE,
         (unsigned)(cfg->threads ? cfg->threads : 4), MHD_OPTION_URI_LOG_CALLBACK, uri_log, srv,
         MHD_OPTION_NOTIFY_COMPLETED, request_completed, srv, MHD_OPTION_CONNECTION_LIMIT,
-        (unsigned)60000, MHD_OPTION_LISTEN_BACKLOG_SIZE, (unsigned)1024,
+        connection_limit(), MHD_OPTION_LISTEN_BACKLOG_SIZE, (unsigned)1024,
         MHD_OPTION_CONNECTION_MEMORY_LIMIT, (size_t)(128 * 1024), MHD_OPTION_END);
     if (!srv->daemon) {
         snprintf(msg, msg_len, "cannot listen on %s port %d", cfg->bind_address, cfg->port);
         free(srv);
         return NULL;
     }
-    const union MHD_DaemonInfo *info = MHD_get_daemon_info(srv->daemon,
-                                                           MHD_DAEMON_INFO_BIND_PORT);
+    const union MHD_DaemonInfo *info = MHD_get_daemon_info(srv->daemon, MHD_DAEMON_INFO_BIND_PORT);
     srv->port = info ? info->port : cfg->port;
     return srv;
 }

@@ -24,8 +24,7 @@
 #include <string.h>
 #include <strings.h>
 
-static const char b64url[] =
-    "ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789-_";
+static const char b64url[] = "ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789-_";
 
 static char *base64url_encode(const char *data, size_t len)
 {
@@ -109,12 +108,17 @@ static char *continue_encode(long long rv, const char *rel_key)
 static const char *go_json_type(const json_t *v)
 {
     switch (json_typeof(v)) {
-    case JSON_OBJECT: return "object";
-    case JSON_ARRAY: return "array";
-    case JSON_STRING: return "string";
+    case JSON_OBJECT:
+        return "object";
+    case JSON_ARRAY:
+        return "array";
+    case JSON_STRING:
+        return "string";
     case JSON_TRUE:
-    case JSON_FALSE: return "bool";
-    default: return "number";
+    case JSON_FALSE:
+        return "bool";
+    default:
+        return "number";
     }
 }
 
@@ -125,7 +129,7 @@ static json_t *go_json_field(const json_t *obj, const char *name)
     json_t *found = NULL;
     const char *k;
     json_t *v;
-    json_object_foreach((json_t *)obj, k, v) {
+    json_object_foreach ((json_t *)obj, k, v) {
         if (!strcasecmp(k, name))
             found = v;
     }
@@ -143,8 +147,7 @@ static char *token_json_error(const char *raw, size_t len, json_t *tok, const js
             return xstrdup("unexpected end of JSON input");
         if (!strchr("{[\"-0123456789tfn", raw[i]))
             return isprint((unsigned char)raw[i])
-                       ? xasprintf("invalid character '%c' looking for beginning of value",
-                                   raw[i])
+                       ? xasprintf("invalid character '%c' looking for beginning of value", raw[i])
                        : xasprintf("invalid character '\\x%02x' looking for beginning of value",
                                    (unsigned char)raw[i]);
         return xstrdup(jerr->text);
@@ -165,10 +168,12 @@ static char *token_json_error(const char *raw, size_t len, json_t *tok, const js
             char num[64];
             snprintf(num, sizeof(num), "%g", json_real_value(v));
             return xasprintf("json: cannot unmarshal number %s into Go struct field "
-                             "continueToken.%s of type int64", num, fields[i].name);
+                             "continueToken.%s of type int64",
+                             num, fields[i].name);
         }
         return xasprintf("json: cannot unmarshal %s into Go struct field continueToken.%s of "
-                         "type %s", go_json_type(v), fields[i].name, fields[i].go_type);
+                         "type %s",
+                         go_json_type(v), fields[i].name, fields[i].go_type);
     }
     return NULL;
 }
@@ -205,8 +210,7 @@ static int continue_decode(const char *token, long long *rv, char **start_rel, s
     json_t *tok = NULL;
     char *raw = base64url_decode(token, &len, &bad_at);
     if (!raw) {
-        why = xasprintf("continue key is not valid: illegal base64 data at input byte %zu",
-                        bad_at);
+        why = xasprintf("continue key is not valid: illegal base64 data at input byte %zu", bad_at);
         goto bad;
     }
     json_error_t jerr;
@@ -223,7 +227,8 @@ static int continue_decode(const char *token, long long *rv, char **start_rel, s
     const char *v = jv ? json_string_value(jv) : "";
     if (strcmp(v, "meta.k8s.io/v1")) {
         why = xasprintf("continue key is not valid: server does not recognize this encoded "
-                        "version %s", v);
+                        "version %s",
+                        v);
         goto bad;
     }
     long long r = jrv ? (long long)json_integer_value(jrv) : 0;
@@ -286,8 +291,8 @@ static const char *field_get(void *ctx, const char *field)
 static bool filter_accepts(void *ctx, const struct store_obj *obj)
 {
     struct reg_filter *f = ctx;
-    if (f->labels && !label_selector_matches(f->labels, ju_obj(ju_obj(obj->json, "metadata"),
-                                                                "labels")))
+    if (f->labels &&
+        !label_selector_matches(f->labels, ju_obj(ju_obj(obj->json, "metadata"), "labels")))
         return false;
     if (f->fields) {
         char buf[64];
@@ -428,9 +433,11 @@ static int validate_list_options(const struct reg_list_opts *opts, struct apierr
     const char *match = opts->resource_version_match;
     const char *rv = opts->resource_version;
     struct field_errors errs;
-    if (ju_empty(match))
+    if (ju_empty(match) && !opts->send_initial_events)
         return 0;
     fe_init(&errs);
+    if (ju_empty(match))
+        goto initial_events;
     if (ju_empty(rv))
         fe_forbidden(&errs, "resourceVersionMatch",
                      "resourceVersionMatch is forbidden unless resourceVersion is provided");
@@ -446,6 +453,9 @@ static int validate_list_options(const struct reg_list_opts *opts, struct apierr
     if (!strcmp(match, "Exact") && rv && !strcmp(rv, "0"))
         fe_forbidden(&errs, "resourceVersionMatch",
                      "resourceVersionMatch \"exact\" is forbidden for resourceVersion \"0\"");
+initial_events:
+    if (opts->send_initial_events)
+        fe_forbidden(&errs, "sendInitialEvents", "sendInitialEvents is forbidden for list");
     int rc = 0;
     if (errs.len)
         rc = apierr_invalid(err, "meta.k8s.io", "ListOptions", "", &errs);
@@ -489,8 +499,8 @@ static int too_large_rv(uint64_t rv, uint64_t now, struct apierr *err)
  * that revision; everything else reads the current state, which must not be older than the
  * version asked for. "0" reads the cache with no paging at all (computeListLimit).
  */
-int registry_list(struct registry *reg, const struct reg_req *req,
-                  const struct reg_list_opts *opts, struct reg_list *out, struct apierr *err)
+int registry_list(struct registry *reg, const struct reg_req *req, const struct reg_list_opts *opts,
+                  struct reg_list *out, struct apierr *err)
 {
     const struct reg_kind *kind = registry_kind(req->res);
     struct reg_filter f;
@@ -508,7 +518,8 @@ int registry_list(struct registry *reg, const struct reg_req *req,
     }
     if (validate_list_options(opts, err) || check_fields(req->res->namespaced, &f, err))
         goto out;
-    struct store_list_opts lo = {.prefix = prefix, .limit = opts->limit,
+    struct store_list_opts lo = {.prefix = prefix,
+                                 .limit = opts->limit,
                                  .filter = (f.labels || f.fields) ? filter_accepts : NULL,
                                  .filter_ctx = &f};
     uint64_t rv = 0;
@@ -545,9 +556,10 @@ int registry_list(struct registry *reg, const struct reg_req *req,
     struct store_list_result lr;
     int src = store_list(reg->store, &lo, &lr);
     if (src == STORE_ERR_EXPIRED) {
-        /* What etcd3's interpretListError says once the revision is compacted. The fresh
-           token upstream adds (metadata.continue, rv -1) needs a field in the Status. */
-        if (start_key)
+        /* What etcd3's interpretListError says once the revision is compacted; an expired
+           page also gets a fresh token (rv -1: continue at the latest revision from the same
+           key, handleCompactedErrorForPaging). */
+        if (start_key) {
             apierr_simple(err, APIERR_EXPIRED,
                           "The provided continue parameter is too old to display a consistent "
                           "list result. You can start a new list without the continue parameter, "
@@ -556,7 +568,8 @@ int registry_list(struct registry *reg, const struct reg_req *req,
                           "inconsistent list - objects that were created, modified, or deleted "
                           "between the time the first chunk was returned and now may show up in "
                           "the list.");
-        else
+            err->list_continue = continue_encode(-1, start_rel);
+        } else
             apierr_simple(err, APIERR_EXPIRED,
                           "The resourceVersion for the provided list is too old.");
         goto out;

@@ -361,8 +361,9 @@ static const char *verb_of(const struct rest_request *req, const struct route *r
                            unsigned *bit)
 {
     bool item = route->name != NULL;
-    const char *w = rest_param(req, "watch");
-    bool watch = route->watch_prefix || (w && (!strcmp(w, "true") || !strcmp(w, "1")));
+    /* A named GET stays a get whatever ?watch says (requestinfo.go only turns lists into
+       watches). */
+    bool watch = route->watch_prefix || (!item && rest_is_watch_param(req));
     const char *m = req->method;
     struct {
         const char *method;

@@ -12,22 +12,46 @@
 #include "svc/store.h"
 #include "svc/util.h"
 
+#include <ctype.h>
+#include <errno.h>
 #include <jansson.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <strings.h>
 
-static void list_opts_from(const struct rest_request *req, struct reg_list_opts *lo)
+/* ListOptions from the query; -1 with upstream's 400 when limit is not a number (the parameter
+   codec's strconv error). A limit of 0 or less means none. */
+static int list_opts_from(const struct rest_request *req, struct reg_list_opts *lo,
+                          struct apierr *err)
 {
     memset(lo, 0, sizeof(*lo));
     lo->label_selector = rest_param(req, "labelSelector");
     lo->field_selector = rest_param(req, "fieldSelector");
     const char *limit = rest_param(req, "limit");
-    if (limit && atoll(limit) > 0)
-        lo->limit = (size_t)atoll(limit);
+    if (limit && *limit) {
+        char *end;
+        errno = 0;
+        long long n = strtoll(limit, &end, 10);
+        bool syntax = *end || end == limit || isspace((unsigned char)*limit);
+        if (syntax || errno == ERANGE)
+            return apierr_simple(err, APIERR_BAD_REQUEST, "strconv.ParseInt: parsing \"%s\": %s",
+                                 limit, syntax ? "invalid syntax" : "value out of range");
+        if (n > 0)
+            lo->limit = (size_t)n;
+    }
     lo->continue_token = rest_param(req, "continue");
     lo->resource_version = rest_param(req, "resourceVersion");
     lo->resource_version_match = rest_param(req, "resourceVersionMatch");
+    lo->send_initial_events = rest_param(req, "sendInitialEvents") != NULL;
+    return 0;
+}
+
+/* Upstream's watch switch: any value but "0" or "false" (in any case), even an empty one. */
+bool rest_is_watch_param(const struct rest_request *req)
+{
+    const char *w = rest_param(req, "watch");
+    return w && strcmp(w, "0") && strcasecmp(w, "false");
 }
 
 /* ListMeta, in Go field order: resourceVersion, continue, remainingItemCount. */
@@ -146,11 +170,14 @@ void list_handle(struct rest_server *srv, const struct rest_request *req,
     struct reg_list l;
     struct apierr err;
     apierr_init(&err);
-    list_opts_from(req, &lo);
     fill_req(req, route, &rr);
-    const char *w = rest_param(req, "watch");
-    if (route->watch_prefix || (w && (!strcmp(w, "true") || !strcmp(w, "1")))) {
+    if (route->watch_prefix || (!route->name && rest_is_watch_param(req))) {
         watch_handle(srv, req, route, choice, resp);
+        return;
+    }
+    if (list_opts_from(req, &lo, &err)) {
+        rest_respond_error(resp, &err);
+        apierr_release(&err);
         return;
     }
     if (route->name) {
@@ -178,7 +205,11 @@ void list_delete_collection(struct rest_server *srv, const struct rest_request *
     struct apierr err;
     struct codec_choice json = {.answer = CODEC_ANSWER_JSON};
     apierr_init(&err);
-    list_opts_from(req, &lo);
+    if (list_opts_from(req, &lo, &err)) {
+        rest_respond_error(resp, &err);
+        apierr_release(&err);
+        return;
+    }
     fill_req(req, route, &rr);
     for (size_t i = 0; i < req->n_params; i++)
         if (!strcmp(req->params[i].key, "dryRun") && !strcmp(req->params[i].value, "All"))

@@ -68,6 +68,8 @@ json_t *rest_table(const struct api_resource *res, const char *version, const ch
                    struct apierr *err);
 
 /* Shared answer helpers (server.c). */
+/* Whether the query asks for a watch (?watch=, upstream's boolean parsing). */
+bool rest_is_watch_param(const struct rest_request *req);
 void rest_add_warning(struct rest_response *resp, const char *text);
 /* Write obj in the negotiated form (JSON bytes as stored, YAML, Table, partial metadata). */
 struct store_obj;

@@ -53,6 +53,7 @@ void apierr_release(struct apierr *err)
     free(err->group);
     free(err->kind);
     free(err->uid);
+    free(err->list_continue);
     json_decref(err->causes);
     apierr_init(err);
 }
@@ -314,7 +315,10 @@ json_t *apierr_to_status(const struct apierr *err)
     const char *reason = reason_table[err->reason].reason;
     json_object_set_new(st, "kind", json_string("Status"));
     json_object_set_new(st, "apiVersion", json_string("v1"));
-    json_object_set_new(st, "metadata", json_object());
+    json_t *meta = json_object();
+    if (err->list_continue)
+        json_object_set_new(meta, "continue", json_string(err->list_continue));
+    json_object_set_new(st, "metadata", meta);
     json_object_set_new(st, "status", json_string("Failure"));
     if (!ju_empty(err->message))
         json_object_set_new(st, "message", json_string(err->message));

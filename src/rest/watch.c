@@ -40,8 +40,8 @@ struct watch_ctx {
     char version[16];         /* meta.k8s.io version of Tables and partial metadata */
     char *include_object;
     bool sent_columns;
-    json_t *empty;            /* the kind's zero value as upstream encodes it, for bookmarks */
-    char *blueprint;          /* WatchList: base64 of the empty list, or NULL */
+    json_t *empty;   /* the kind's zero value as upstream encodes it, for bookmarks */
+    char *blueprint; /* WatchList: base64 of the empty list, or NULL */
 };
 
 static bool ctx_match(void *c, const struct store_obj *obj)
@@ -53,11 +53,16 @@ static bool ctx_match(void *c, const struct store_obj *obj)
 static const char *type_name(enum watch_event_type t)
 {
     switch (t) {
-    case WATCH_ADDED: return "ADDED";
-    case WATCH_MODIFIED: return "MODIFIED";
-    case WATCH_DELETED: return "DELETED";
-    case WATCH_BOOKMARK: return "BOOKMARK";
-    default: return "ERROR";
+    case WATCH_ADDED:
+        return "ADDED";
+    case WATCH_MODIFIED:
+        return "MODIFIED";
+    case WATCH_DELETED:
+        return "DELETED";
+    case WATCH_BOOKMARK:
+        return "BOOKMARK";
+    default:
+        return "ERROR";
     }
 }
 
@@ -77,7 +82,8 @@ static json_t *error_status(const struct watch_event *ev)
     apierr_init(&err);
     if (ev->error == WATCH_ERR_TOO_LARGE) {
         /* storage.NewTooLargeResourceVersionError as the watch cache returns it. */
-        apierr_simple(&err, APIERR_TIMEOUT, "Timeout: Too large resource version: %llu, current: %llu",
+        apierr_simple(&err, APIERR_TIMEOUT,
+                      "Timeout: Too large resource version: %llu, current: %llu",
                       (unsigned long long)ev->rv, (unsigned long long)ev->other_rv);
         err.retry_after_seconds = 1;
         err.causes = json_pack("[{s:s,s:s}]", "reason", "ResourceVersionTooLarge", "message",
@@ -101,8 +107,8 @@ static json_t *bookmark_object(const struct watch_ctx *ctx, uint64_t rv, bool in
 {
     char rvs[24];
     snprintf(rvs, sizeof(rvs), "%llu", (unsigned long long)rv);
-    json_t *b = json_pack("{s:s,s:s}", "kind", ctx->res->kind, "apiVersion",
-                          ctx->res->group_version);
+    json_t *b =
+        json_pack("{s:s,s:s}", "kind", ctx->res->kind, "apiVersion", ctx->res->group_version);
     json_t *meta = json_pack("{s:s,s:n}", "resourceVersion", rvs, "creationTimestamp");
     if (initial_end) {
         json_t *ann = json_pack("{s:s}", "k8s.io/initial-events-end", "true");
@@ -114,7 +120,7 @@ static json_t *bookmark_object(const struct watch_ctx *ctx, uint64_t rv, bool in
     json_object_set_new(b, "metadata", meta);
     const char *k;
     json_t *v;
-    json_object_foreach(ctx->empty, k, v) {
+    json_object_foreach (ctx->empty, k, v) {
         if (strcmp(k, "kind") && strcmp(k, "apiVersion") && strcmp(k, "metadata"))
             json_object_set(b, k, v);
     }
@@ -263,8 +269,8 @@ static char *numerror(const char *fn, const char *s, int rc)
 }
 
 /* 0, or -1 with a 400 for an integer parameter that does not parse (timeoutSeconds, limit). */
-static int int_param(const struct rest_request *req, const char *key, bool *present,
-                     long long *out, struct apierr *err)
+static int int_param(const struct rest_request *req, const char *key, bool *present, long long *out,
+                     struct apierr *err)
 {
     const char *v = rest_param(req, key);
     *present = v != NULL;
@@ -375,9 +381,10 @@ static char *list_blueprint(const struct api_resource *res, const struct watch_c
 {
     char *text;
     if (ctx->answer == CODEC_ANSWER_PARTIAL)
-        text = xasprintf("{\"kind\":\"PartialObjectMetadataList\",\"apiVersion\":\"meta.k8s.io/%s\","
-                         "\"metadata\":{},\"items\":null}\n",
-                         ctx->version[0] ? ctx->version : "v1");
+        text =
+            xasprintf("{\"kind\":\"PartialObjectMetadataList\",\"apiVersion\":\"meta.k8s.io/%s\","
+                      "\"metadata\":{},\"items\":null}\n",
+                      ctx->version[0] ? ctx->version : "v1");
     else
         text = xasprintf("{\"kind\":\"%s\",\"apiVersion\":\"%s\",\"metadata\":{},\"items\":null}\n",
                          res->list_kind, res->group_version);
@@ -397,8 +404,11 @@ static double watch_timeout(const struct rest_request *req, bool has_ts, long lo
     if (t && *t) {
         char *end;
         double v = strtod(t, &end);
-        double unit = !strcmp(end, "s") ? 1 : !strcmp(end, "m") ? 60 : !strcmp(end, "h") ? 3600
-                    : !strcmp(end, "ms") ? 0.001 : 0;
+        double unit = !strcmp(end, "s")    ? 1
+                      : !strcmp(end, "m")  ? 60
+                      : !strcmp(end, "h")  ? 3600
+                      : !strcmp(end, "ms") ? 0.001
+                                           : 0;
         if (end != t && unit > 0 && v * unit > 0 && v * unit < 1e9)
             return v * unit;
     }
@@ -503,9 +513,12 @@ void watch_handle(struct rest_server *srv, const struct rest_request *req,
         /* "" is a consistent read and "0" any state: both are the current one here. */
         spec.start_rv = start;
         spec.initial_end_bookmark = bookmarks;
-    } else if (start == 0) {
+    } else if (start == 0 && has_sie) {
         /* sendInitialEvents=false from "" or "0": changes from now on. */
         spec.start_now = true;
+    } else if (start == 0) {
+        /* A version that parses as 0 ("00") is the legacy "current state first". */
+        spec.initial_events = true;
     } else {
         spec.start_rv = start;
     }

@@ -31,12 +31,14 @@
 /* Stop filling a stream's buffer past this; the rest waits for the next read. This bounds the
    memory of a watcher whose client reads slowly: it lags behind in the log instead. */
 #define PENDING_HIGH_WATER (256 * 1024)
+/* A drained buffer larger than this is given back rather than kept for the next event. */
+#define PENDING_KEEP (16 * 1024)
 /* Upstream's cacher: a bookmark about every minute (defaultBookmarkFrequency), the last one 2 s
    before the watch's deadline (cacheWatcher.nextBookmarkTime), and up to 3 s of waiting for
    the cache to reach a version asked for (blockTimeout in watch_cache.go). */
 #define DEFAULT_BOOKMARK_INTERVAL 60.0
-#define DEFAULT_BOOKMARK_LEAD 2.0
-#define DEFAULT_FRESH_WAIT 3.0
+#define DEFAULT_BOOKMARK_LEAD     2.0
+#define DEFAULT_FRESH_WAIT        3.0
 /* A read that keeps finding new work gives up after this many rounds and wakes itself, so one
    busy stream cannot hold a worker thread while commits keep coming. */
 #define READ_ROUNDS 8
@@ -50,28 +52,28 @@ enum stream_phase {
 struct watch_stream {
     struct rest_stream base; /* first: the HTTP glue sees a rest_stream */
     struct watch_hub *hub;
-    struct watch_spec spec;  /* prefix and key copied */
+    struct watch_spec spec; /* prefix and key copied */
     size_t prefix_len;
     struct watch_stream *prev, *next; /* in the hub's list, under hub->lock */
     /* The reading side. */
     enum stream_phase phase;
-    uint64_t cursor;         /* last revision read from the log (delivered or skipped) */
+    uint64_t cursor; /* last revision read from the log (delivered or skipped) */
     /* Bookmarks are sent only for a version past this one: upstream's cacheWatcher forwards a
        bookmark only when its version is newer than the one the watch started from. */
     uint64_t base_rv;
     struct store_obj **initial; /* objects still to send as synthetic ADDED */
     size_t n_initial, next_initial;
-    uint64_t snapshot_rv;    /* the revision of the initial snapshot */
-    struct strbuf pending;   /* bytes produced but not yet copied out */
+    uint64_t snapshot_rv;  /* the revision of the initial snapshot */
+    struct strbuf pending; /* bytes produced but not yet copied out */
     size_t pending_off;
-    bool ended;              /* the end was reached: send what is pending, then END */
-    uint64_t deadline_us;    /* monotonic; 0 = none */
+    bool ended;                /* the end was reached: send what is pending, then END */
+    uint64_t deadline_us;      /* monotonic; 0 = none */
     uint64_t next_bookmark_us; /* 0 = none due */
     uint64_t fresh_deadline_us;
     /* Under hub->lock. */
     bool parked;
-    bool closing;            /* the hub shut down */
-    uint64_t wake_at_us;     /* while parked: when the timer must wake it; 0 = never */
+    bool closing;        /* the hub shut down */
+    uint64_t wake_at_us; /* while parked: when the timer must wake it; 0 = never */
     void (*wake)(void *ctx);
     void *wake_ctx;
 };
@@ -239,8 +241,7 @@ static void emit_bookmark(struct watch_stream *s, uint64_t rv, bool initial_end)
 static void emit_error(struct watch_stream *s, enum watch_error error, uint64_t rv,
                        uint64_t other_rv)
 {
-    struct watch_event ev = {.type = WATCH_ERROR, .rv = rv, .error = error,
-                             .other_rv = other_rv};
+    struct watch_event ev = {.type = WATCH_ERROR, .rv = rv, .error = error, .other_rv = other_rv};
     emit(s, &ev);
     s->ended = true;
 }
@@ -292,7 +293,7 @@ static void schedule_bookmark(struct watch_stream *s, uint64_t now)
         uint64_t pre = s->deadline_us > lead ? s->deadline_us - lead : 0;
         if (pre < next)
             next = pre;
-        if (next < now)
+        if (next <= now)
             next = 0;
     }
     s->next_bookmark_us = next;
@@ -306,8 +307,8 @@ static bool initial_filter(void *ctx, const struct store_obj *obj)
 /* Take the snapshot whose objects are sent as synthetic ADDED events. */
 static void take_snapshot(struct watch_stream *s)
 {
-    struct store_list_opts lo = {.prefix = s->spec.prefix, .filter = initial_filter,
-                                 .filter_ctx = s};
+    struct store_list_opts lo = {
+        .prefix = s->spec.prefix, .filter = initial_filter, .filter_ctx = s};
     struct store_list_result lr;
     store_list(s->hub->store, &lo, &lr);
     s->initial = lr.items;
@@ -323,6 +324,10 @@ static void take_snapshot(struct watch_stream *s)
 static void produce(struct watch_stream *s)
 {
     uint64_t now = util_monotonic_us();
+    if (s->phase == PHASE_FRESH_WAIT && s->deadline_us && now >= s->deadline_us) {
+        s->ended = true; /* timed out while still waiting for the version */
+        return;
+    }
     if (s->phase == PHASE_FRESH_WAIT) {
         uint64_t cur = store_revision(s->hub->store);
         if (cur >= s->spec.start_rv) {
@@ -367,8 +372,7 @@ static void produce(struct watch_stream *s)
             store_event_release(&evs[i]);
         }
     }
-    if (!s->ended && s->phase == PHASE_LIVE && s->next_bookmark_us &&
-        now >= s->next_bookmark_us) {
+    if (!s->ended && s->phase == PHASE_LIVE && s->next_bookmark_us && now >= s->next_bookmark_us) {
         if (s->cursor > s->base_rv)
             emit_bookmark(s, s->cursor, false);
         schedule_bookmark(s, now);
@@ -418,7 +422,13 @@ static ssize_t stream_read(struct rest_stream *base, char *buf, size_t max)
         if (closing)
             s->ended = true;
         if (s->pending_off == s->pending.len) {
-            strbuf_reset(&s->pending);
+            /* A burst may have grown the buffer; an idle watcher should not keep it. */
+            if (s->pending.alloc > PENDING_KEEP) {
+                strbuf_release(&s->pending);
+                strbuf_init(&s->pending, STRBUF_NO_LIMIT);
+            } else {
+                strbuf_reset(&s->pending);
+            }
             s->pending_off = 0;
             if (!s->ended)
                 produce(s);

@@ -343,7 +343,20 @@ t_terminating_namespace() {
     jq_is .items '[]'
 }
 
-run_case malformed_json t_malformed_json
+# List parameters the parameter codec and ValidateListOptions refuse; an expired page's 410
+# carries a fresh token that lists on from the latest state.
+t_list_parameters() {
+    req GET "/api/v1/namespaces/default/services?limit=x"
+    expect_status 400 "limit=x"
+    expect_json '{"kind":"Status","apiVersion":"v1","metadata":{},"status":"Failure","message":"strconv.ParseInt: parsing \"x\": invalid syntax","reason":"BadRequest","code":400}'
+    req GET "/api/v1/namespaces/default/services?sendInitialEvents=true"
+    expect_status 422 "sendInitialEvents on a list"
+    expect_json '{"kind":"Status","apiVersion":"v1","metadata":{},"status":"Failure","message":"ListOptions.meta.k8s.io \"\" is invalid: sendInitialEvents: Forbidden: sendInitialEvents is forbidden for list","reason":"Invalid","details":{"group":"meta.k8s.io","kind":"ListOptions","causes":[{"reason":"FieldValueForbidden","message":"Forbidden: sendInitialEvents is forbidden for list","field":"sendInitialEvents"}]},"code":422}'
+    req GET "/api/v1/namespaces/default/services/kubernetes?watch=true"
+    expect_status 200 "a named GET with watch=true is a get"
+    jq_is .metadata.name '"kubernetes"'
+}
+malformed_json t_malformed_json
 run_case malformed_yaml_scanner_error t_malformed_yaml_scanner
 run_case malformed_yaml_parser_error t_malformed_yaml_parser
 run_case body_too_large t_too_large
@@ -360,6 +373,7 @@ run_case already_exists t_already_exists
 run_case resource_version_on_create t_resource_version_on_create
 run_case unknown_paths t_unknown_paths
 run_case undeletable_namespaces t_undeletable_namespaces
+run_case list_parameters t_list_parameters
 run_case method_not_allowed t_method_not_allowed
 run_case limits_accepted t_limits_accepted
 run_case terminating_namespace t_terminating_namespace

@@ -41,8 +41,7 @@ static struct store *new_store(size_t log)
 static json_t *svc(const char *name, const char *app)
 {
     json_t *o = json_pack("{s:s,s:s,s:{s:s,s:s,s:s}}", "kind", "Service", "apiVersion", "v1",
-                          "metadata", "name", name, "namespace", "default", "resourceVersion",
-                          "");
+                          "metadata", "name", name, "namespace", "default", "resourceVersion", "");
     if (app)
         json_object_set_new(json_object_get(o, "metadata"), "labels",
                             json_pack("{s:s}", "app", app));
@@ -54,8 +53,8 @@ static uint64_t put(struct store *st, const char *name, const char *app)
     char key[128];
     snprintf(key, sizeof(key), "services/default/%s", name);
     struct store_obj *cur = store_get(st, key);
-    struct store_write w = {.op = cur ? STORE_OP_UPDATE : STORE_OP_CREATE, .key = key,
-                            .obj = svc(name, app)};
+    struct store_write w = {
+        .op = cur ? STORE_OP_UPDATE : STORE_OP_CREATE, .key = key, .obj = svc(name, app)};
     store_obj_unref(cur);
     struct store_obj *res = NULL;
     cr_assert_eq(store_write(st, &w, &res, NULL), STORE_OK);
@@ -111,8 +110,8 @@ static int encode(void *ctx, const struct watch_event *ev, struct strbuf *out)
 static bool match_web(void *ctx, const struct store_obj *obj)
 {
     (void)ctx;
-    const char *app = json_string_value(json_object_get(
-        json_object_get(json_object_get(obj->json, "metadata"), "labels"), "app"));
+    const char *app = json_string_value(
+        json_object_get(json_object_get(json_object_get(obj->json, "metadata"), "labels"), "app"));
     return app && !strcmp(app, "web");
 }
 
@@ -313,15 +312,15 @@ Test(watch, selector_transitions_become_deleted_and_added)
     struct store *st = new_store(100);
     uint64_t start = put(st, "web", "web");
     struct watch_hub *hub = watch_hub_new(st);
-    struct rest_stream *s = open_stream(hub, (struct watch_spec){.start_rv = start,
-                                                                 .match = match_web});
-    put(st, "web", "web");     /* 2: still matches */
-    put(st, "web", "db");      /* 3: stops matching */
-    put(st, "web", "cache");   /* 4: still not */
-    put(st, "web", "web");     /* 5: matches again */
-    put(st, "other", "db");    /* 6: never matches */
-    del(st, "other");          /* 7 */
-    del(st, "web");            /* 8 */
+    struct rest_stream *s =
+        open_stream(hub, (struct watch_spec){.start_rv = start, .match = match_web});
+    put(st, "web", "web");   /* 2: still matches */
+    put(st, "web", "db");    /* 3: stops matching */
+    put(st, "web", "cache"); /* 4: still not */
+    put(st, "web", "web");   /* 5: matches again */
+    put(st, "other", "db");  /* 6: never matches */
+    del(st, "other");        /* 7 */
+    del(st, "web");          /* 8 */
     bool end;
     char *out = drain_all(s, &end);
     /* Leaving: the old content (app=web) with the new version, as convertToWatchEvent. */
@@ -364,9 +363,10 @@ Test(watch, initial_events_then_the_annotated_bookmark_then_changes)
     put(st, "c", "db");
     put_other(st, "p");
     struct watch_hub *hub = watch_hub_new(st);
-    struct rest_stream *s = open_stream(
-        hub, (struct watch_spec){.initial_events = true, .initial_end_bookmark = true,
-                                 .bookmarks = true, .match = match_web});
+    struct rest_stream *s = open_stream(hub, (struct watch_spec){.initial_events = true,
+                                                                 .initial_end_bookmark = true,
+                                                                 .bookmarks = true,
+                                                                 .match = match_web});
     put(st, "c", "web");
     bool end;
     char *out = drain_all(s, &end);
@@ -401,9 +401,10 @@ Test(watch, initial_events_from_a_future_version_wait_for_it)
     struct store *st = new_store(100);
     put(st, "a", "web");
     struct watch_hub *hub = watch_hub_new(st);
-    struct rest_stream *s = open_stream(
-        hub, (struct watch_spec){.initial_events = true, .initial_end_bookmark = true,
-                                 .start_rv = 3, .fresh_wait = 5});
+    struct rest_stream *s = open_stream(hub, (struct watch_spec){.initial_events = true,
+                                                                 .initial_end_bookmark = true,
+                                                                 .start_rv = 3,
+                                                                 .fresh_wait = 5});
     bool end;
     char *out = drain_all(s, &end);
     cr_expect_str_eq(out, "");
@@ -439,6 +440,31 @@ Test(watch, initial_events_from_a_version_never_reached_end_with_too_large)
     out = drain_all(s, &end);
     cr_expect_str_eq(out, "ERROR too-large 9 1\n");
     cr_expect(end);
+    free(out);
+    s->ops->free(s);
+    watch_hub_free(hub);
+    store_free(st);
+}
+
+Test(watch, timeout_while_waiting_for_a_future_version_ends_the_stream)
+{
+    struct store *st = new_store(100);
+    put(st, "a", "web");
+    struct watch_hub *hub = watch_hub_new(st);
+    atomic_store(&wakes, 0);
+    struct rest_stream *s = open_stream(
+        hub, (struct watch_spec){
+                 .initial_events = true, .start_rv = 9, .fresh_wait = 5, .timeout_seconds = 0.2});
+    bool end;
+    char *out = drain_all(s, &end);
+    cr_expect_str_eq(out, "");
+    free(out);
+    for (int i = 0; i < 100 && !atomic_load(&wakes); i++)
+        usleep(10000);
+    out = drain_all(s, &end);
+    cr_expect_str_eq(out, "");
+    cr_expect(end);
+    cr_expect_leq(atomic_load(&wakes), 2, "woken once for the timeout, not spinning");
     free(out);
     s->ops->free(s);
     watch_hub_free(hub);
@@ -501,23 +527,23 @@ Test(watch, last_bookmark_comes_before_the_timeout_and_the_timer_ends_the_stream
     uint64_t start = put(st, "a", "web");
     struct watch_hub *hub = watch_hub_new(st);
     atomic_store(&wakes, 0);
-    /* Interval 60 s, timeout 0.5 s, lead 0.3 s: one bookmark at about 0.2 s, end at 0.5 s. */
+    /* Interval 60 s, timeout 1 s, lead 0.6 s: one bookmark at about 0.4 s, end at 1 s. */
     struct rest_stream *s = open_stream(
-        hub, (struct watch_spec){.start_rv = start, .bookmarks = true, .timeout_seconds = 0.5,
-                                 .bookmark_lead = 0.3});
+        hub, (struct watch_spec){
+                 .start_rv = start, .bookmarks = true, .timeout_seconds = 1, .bookmark_lead = 0.6});
     put_other(st, "p");
     bool end;
     char *out = drain_all(s, &end);
     cr_expect_str_eq(out, "");
     free(out);
     int before = atomic_load(&wakes);
-    usleep(300000);
+    usleep(600000);
     cr_expect_gt(atomic_load(&wakes), before, "the timer wakes the stream for its bookmark");
     out = drain_all(s, &end);
     cr_expect_str_eq(out, "BOOKMARK 2\n");
     cr_expect_not(end);
     free(out);
-    usleep(300000);
+    usleep(600000);
     out = drain_all(s, &end);
     cr_expect_str_eq(out, "");
     cr_expect(end);
@@ -551,8 +577,8 @@ Test(watch, negative_timeout_ends_at_once)
     struct store *st = new_store(100);
     put(st, "a", "web");
     struct watch_hub *hub = watch_hub_new(st);
-    struct rest_stream *s = open_stream(
-        hub, (struct watch_spec){.initial_events = true, .timeout_seconds = -1});
+    struct rest_stream *s =
+        open_stream(hub, (struct watch_spec){.initial_events = true, .timeout_seconds = -1});
     bool end;
     char *out = drain_all(s, &end);
     cr_expect_str_eq(out, "");
@@ -630,9 +656,8 @@ static char *names(const struct reg_list *l)
     strbuf_addstr(&sb, "");
     for (size_t i = 0; i < l->n; i++)
         strbuf_addf(&sb, "%s%s", i ? "," : "",
-                    json_string_value(json_object_get(json_object_get(l->items[i]->json,
-                                                                      "metadata"),
-                                                      "name")));
+                    json_string_value(
+                        json_object_get(json_object_get(l->items[i]->json, "metadata"), "name")));
     return strbuf_detach(&sb, NULL);
 }
 
@@ -679,18 +704,20 @@ Test(watch, continue_token_is_etcds_encoding_and_pages_are_one_snapshot)
     put(l.st, "bb", "web");
     put(l.st, "d", "db");
     cr_assert_eq(list(&l, (struct reg_list_opts){.limit = 2, .continue_token = p1.continue_token},
-                      &p2, NULL), 0);
+                      &p2, NULL),
+                 0);
     char *n2 = names(&p2);
     cr_expect_str_eq(n2, "c,d");
     cr_expect_eq(p2.rv, 5);
     cr_expect_eq(p2.remaining, 1);
     /* d as it was at revision 5, before it was relabelled. */
-    cr_expect_str_eq(json_string_value(json_object_get(
-                         json_object_get(json_object_get(p2.items[1]->json, "metadata"), "labels"),
-                         "app")),
-                     "web");
+    cr_expect_str_eq(
+        json_string_value(json_object_get(
+            json_object_get(json_object_get(p2.items[1]->json, "metadata"), "labels"), "app")),
+        "web");
     cr_assert_eq(list(&l, (struct reg_list_opts){.limit = 2, .continue_token = p2.continue_token},
-                      &p3, NULL), 0);
+                      &p3, NULL),
+                 0);
     char *n3 = names(&p3);
     cr_expect_str_eq(n3, "e");
     cr_expect_null(p3.continue_token);
@@ -713,8 +740,8 @@ Test(watch, selector_lists_page_without_remaining_count)
     put(l.st, "c", "web");
     put(l.st, "d", "web");
     struct reg_list p;
-    cr_assert_eq(list(&l, (struct reg_list_opts){.limit = 2, .label_selector = "app=web"}, &p,
-                      NULL), 0);
+    cr_assert_eq(
+        list(&l, (struct reg_list_opts){.limit = 2, .label_selector = "app=web"}, &p, NULL), 0);
     char *n = names(&p);
     cr_expect_str_eq(n, "a,c");
     cr_expect_not_null(p.continue_token);
@@ -737,7 +764,8 @@ Test(watch, continue_token_expires_once_the_log_passes_its_revision)
         put(l.st, "z", "web");
     char *msg = NULL;
     cr_expect_eq(list(&l, (struct reg_list_opts){.limit = 1, .continue_token = p1.continue_token},
-                      &p2, &msg), 410);
+                      &p2, &msg),
+                 410);
     cr_expect_str_eq(msg, "The provided continue parameter is too old to display a consistent "
                           "list result. You can start a new list without the continue "
                           "parameter, or use the continue token in this response to retrieve "
@@ -748,8 +776,8 @@ Test(watch, continue_token_expires_once_the_log_passes_its_revision)
     free(msg);
     /* The token upstream hands back (revision -1) continues at the latest state. */
     char *latest = b64url("{\"v\":\"meta.k8s.io/v1\",\"rv\":-1,\"start\":\"a\\u0000\"}");
-    cr_assert_eq(list(&l, (struct reg_list_opts){.limit = 10, .continue_token = latest}, &p2,
-                      NULL), 0);
+    cr_assert_eq(list(&l, (struct reg_list_opts){.limit = 10, .continue_token = latest}, &p2, NULL),
+                 0);
     char *n = names(&p2);
     cr_expect_str_eq(n, "b,c,z");
     cr_expect_eq(p2.rv, store_revision(l.st));
@@ -770,7 +798,7 @@ Test(watch, invalid_continue_tokens_get_upstreams_messages)
     put(l.st, "a", "web");
     size_t i;
     json_t *c;
-    json_array_foreach(json_object_get(doc, "cases"), i, c) {
+    json_array_foreach (json_object_get(doc, "cases"), i, c) {
         const char *tok = json_string_value(json_object_get(c, "token"));
         char *enc = tok ? strdup(tok) : b64url(json_string_value(json_object_get(c, "json")));
         struct reg_list out;
@@ -795,15 +823,19 @@ Test(watch, continue_with_a_resource_version_is_refused)
     struct reg_list p1, p2;
     cr_assert_eq(list(&l, (struct reg_list_opts){.limit = 1}, &p1, NULL), 0);
     char *msg = NULL;
-    cr_expect_eq(list(&l, (struct reg_list_opts){.continue_token = p1.continue_token,
-                                                 .resource_version = "1"},
-                      &p2, &msg), 400);
+    cr_expect_eq(
+        list(&l,
+             (struct reg_list_opts){.continue_token = p1.continue_token, .resource_version = "1"},
+             &p2, &msg),
+        400);
     cr_expect_str_eq(msg, "specifying resource version is not allowed when using continue");
     free(msg);
     /* "0" is allowed with a token. */
-    cr_expect_eq(list(&l, (struct reg_list_opts){.continue_token = p1.continue_token,
-                                                 .resource_version = "0"},
-                      &p2, NULL), 0);
+    cr_expect_eq(
+        list(&l,
+             (struct reg_list_opts){.continue_token = p1.continue_token, .resource_version = "0"},
+             &p2, NULL),
+        0);
     reg_list_release(&p2);
     reg_list_release(&p1);
     lister_release(&l);
@@ -819,31 +851,34 @@ Test(watch, list_resource_version_semantics)
     struct reg_list out;
     char *msg = NULL;
     /* Exact: the state at that revision. */
-    cr_assert_eq(list(&l, (struct reg_list_opts){.resource_version = "2",
-                                                 .resource_version_match = "Exact"},
-                      &out, NULL), 0);
+    cr_assert_eq(
+        list(&l, (struct reg_list_opts){.resource_version = "2", .resource_version_match = "Exact"},
+             &out, NULL),
+        0);
     char *n = names(&out);
     cr_expect_str_eq(n, "a,b");
     cr_expect_eq(out.rv, 2);
     free(n);
     reg_list_release(&out);
     /* Legacy: a limit with a version reads that revision too. */
-    cr_assert_eq(list(&l, (struct reg_list_opts){.resource_version = "1", .limit = 5}, &out,
-                      NULL), 0);
+    cr_assert_eq(list(&l, (struct reg_list_opts){.resource_version = "1", .limit = 5}, &out, NULL),
+                 0);
     n = names(&out);
     cr_expect_str_eq(n, "a");
     free(n);
     reg_list_release(&out);
     /* NotOlderThan (or no match): the current state. */
-    cr_assert_eq(list(&l, (struct reg_list_opts){.resource_version = "1",
-                                                 .resource_version_match = "NotOlderThan"},
-                      &out, NULL), 0);
+    cr_assert_eq(list(&l,
+                      (struct reg_list_opts){.resource_version = "1",
+                                             .resource_version_match = "NotOlderThan"},
+                      &out, NULL),
+                 0);
     cr_expect_eq(out.n, 3);
     cr_expect_eq(out.rv, 3);
     reg_list_release(&out);
     /* "0": the cache, where upstream ignores the limit. */
-    cr_assert_eq(list(&l, (struct reg_list_opts){.resource_version = "0", .limit = 1}, &out,
-                      NULL), 0);
+    cr_assert_eq(list(&l, (struct reg_list_opts){.resource_version = "0", .limit = 1}, &out, NULL),
+                 0);
     cr_expect_eq(out.n, 3);
     cr_expect_null(out.continue_token);
     reg_list_release(&out);
@@ -854,9 +889,10 @@ Test(watch, list_resource_version_semantics)
     /* Too old for Exact once the log has moved on. */
     for (int i = 0; i < 6; i++)
         put(l.st, "z", "web");
-    cr_expect_eq(list(&l, (struct reg_list_opts){.resource_version = "2",
-                                                 .resource_version_match = "Exact"},
-                      &out, &msg), 410);
+    cr_expect_eq(
+        list(&l, (struct reg_list_opts){.resource_version = "2", .resource_version_match = "Exact"},
+             &out, &msg),
+        410);
     cr_expect_str_eq(msg, "The resourceVersion for the provided list is too old.");
     free(msg);
     lister_release(&l);
@@ -872,8 +908,9 @@ Test(watch, list_option_errors_are_upstreams)
     cr_expect_str_eq(msg, "invalid resource version: resourceVersion: Invalid value: \"abc\": "
                           "strconv.ParseUint: parsing \"abc\": invalid syntax");
     free(msg);
-    cr_expect_eq(list(&l, (struct reg_list_opts){.resource_version = "99999999999999999999"},
-                      &out, &msg), 400);
+    cr_expect_eq(
+        list(&l, (struct reg_list_opts){.resource_version = "99999999999999999999"}, &out, &msg),
+        400);
     cr_expect_str_eq(msg, "invalid resource version: resourceVersion: Invalid value: "
                           "\"99999999999999999999\": strconv.ParseUint: parsing "
                           "\"99999999999999999999\": value out of range");
@@ -884,28 +921,35 @@ Test(watch, list_option_errors_are_upstreams)
                           "Forbidden: resourceVersionMatch is forbidden unless resourceVersion "
                           "is provided");
     free(msg);
-    cr_expect_eq(list(&l, (struct reg_list_opts){.resource_version = "0",
-                                                 .resource_version_match = "Exact"},
-                      &out, &msg), 422);
+    cr_expect_eq(
+        list(&l, (struct reg_list_opts){.resource_version = "0", .resource_version_match = "Exact"},
+             &out, &msg),
+        422);
     cr_expect_str_eq(msg, "ListOptions.meta.k8s.io \"\" is invalid: resourceVersionMatch: "
                           "Forbidden: resourceVersionMatch \"exact\" is forbidden for "
                           "resourceVersion \"0\"");
     free(msg);
-    cr_expect_eq(list(&l, (struct reg_list_opts){.resource_version = "1",
-                                                 .resource_version_match = "Newest"},
-                      &out, &msg), 422);
+    cr_expect_eq(
+        list(&l,
+             (struct reg_list_opts){.resource_version = "1", .resource_version_match = "Newest"},
+             &out, &msg),
+        422);
     cr_expect_str_eq(msg, "ListOptions.meta.k8s.io \"\" is invalid: resourceVersionMatch: "
                           "Unsupported value: \"Newest\": supported values: \"Exact\", "
                           "\"NotOlderThan\", \"\"");
     free(msg);
     /* Selector syntax (400) comes before the options (422), unsupported fields after. */
-    cr_expect_eq(list(&l, (struct reg_list_opts){.label_selector = "a in (b",
-                                                 .resource_version_match = "Exact"},
-                      &out, &msg), 400);
+    cr_expect_eq(
+        list(&l,
+             (struct reg_list_opts){.label_selector = "a in (b", .resource_version_match = "Exact"},
+             &out, &msg),
+        400);
     free(msg);
-    cr_expect_eq(list(&l, (struct reg_list_opts){.field_selector = "spec.nope=1",
-                                                 .resource_version_match = "Exact"},
-                      &out, &msg), 422);
+    cr_expect_eq(list(&l,
+                      (struct reg_list_opts){.field_selector = "spec.nope=1",
+                                             .resource_version_match = "Exact"},
+                      &out, &msg),
+                 422);
     free(msg);
     cr_expect_eq(list(&l, (struct reg_list_opts){.field_selector = "spec.nope=1"}, &out, &msg),
                  400);
