@@ -77,12 +77,13 @@ static json_t *node_object(const struct node_sim *n, const char *cidr, struct ti
                                         types[i][1], "lastHeartbeatTime", ts,
                                         "lastTransitionTime", ts, "reason", types[i][2],
                                         "message", types[i][3]));
+    /* Stolen by the object below, after allocatable copies it. */
     json_t *capacity = json_pack("{s:s,s:s,s:s,s:s,s:s,s:s}", "cpu", "2", "ephemeral-storage",
                                  "102400Mi", "hugepages-1Gi", "0", "hugepages-2Mi", "0",
                                  "memory", "8148036Ki", "pods", "110");
     return json_pack(
         "{s:s,s:s,s:{s:s,s:{s:s,s:s,s:s,s:s,s:s},s:{s:s,s:s}},s:{s:s,s:[s]},"
-        "s:{s:O,s:o,s:o,s:[{s:s,s:s},{s:s,s:s}],s:{s:{s:i}},s:{s:s,s:s,s:s,s:s,s:s,s:s,s:s,"
+        "s:{s:o,s:o,s:o,s:[{s:s,s:s},{s:s,s:s}],s:{s:{s:i}},s:{s:s,s:s,s:s,s:s,s:s,s:s,s:s,"
         "s:s,s:s,s:s}}}",
         "kind", "Node", "apiVersion", "v1", "metadata", "name", n->name, "labels",
         "beta.kubernetes.io/arch", "amd64", "beta.kubernetes.io/os", "linux",
