@@ -47,6 +47,15 @@ json_t *codec_parse_json(const char *body, size_t len, bool reject_duplicates, c
 json_t *codec_decode_object(const char *content_type, const char *body, size_t len,
                             const char *kind, const char *version, struct apierr *err);
 
+/*
+ * A tree as compact JSON text exactly as Go's encoding/json writes it (kube-apiserver's
+ * answers): HTML-safe escapes (\u003c \u003e \u0026, \u2028, \u2029), \b \f \n \r \t,
+ * Go's float formatting, members in tree order. codec_json_dumps returns malloc'd, NUL-terminated
+ * text (caller frees; *len_out may be NULL); codec_json_write appends to sb (0 or STRBUF_TOO_BIG).
+ */
+char *codec_json_dumps(const json_t *v, size_t *len_out);
+int codec_json_write(struct strbuf *sb, const json_t *v);
+
 /* How deep a tree nests (objects and arrays), counting the outermost as 1. Stops at limit+1. */
 int codec_depth(const json_t *v, int limit);
 

@@ -71,7 +71,7 @@ static void write_json_list(const struct api_resource *res, const struct reg_lis
                             struct rest_response *resp)
 {
     json_t *meta = list_meta(l);
-    char *m = json_dumps(meta, JSON_COMPACT);
+    char *m = codec_json_dumps(meta, NULL);
     json_decref(meta);
     struct strbuf *b = &resp->body;
     strbuf_reset(b);

@@ -64,10 +64,8 @@ void rest_respond_json(struct rest_response *resp, int status, const json_t *doc
     strbuf_reset(&resp->body);
     resp->status = status;
     snprintf(resp->content_type, sizeof(resp->content_type), "application/json");
-    char *s = json_dumps(doc, JSON_COMPACT);
-    strbuf_addstr(&resp->body, s);
+    codec_json_write(&resp->body, doc);
     strbuf_addch(&resp->body, '\n');
-    free(s);
 }
 
 void rest_respond_error(struct rest_response *resp, const struct apierr *err)

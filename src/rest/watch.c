@@ -68,11 +68,7 @@ static const char *type_name(enum watch_event_type t)
 
 static void add_json(struct strbuf *out, const json_t *doc)
 {
-    char *s = json_dumps(doc, JSON_COMPACT);
-    if (!s)
-        abort();
-    strbuf_addstr(out, s);
-    free(s);
+    codec_json_write(out, doc);
 }
 
 /* The Status an ERROR event carries (storage errors upstream sends as watch events). */

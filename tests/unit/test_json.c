@@ -14,6 +14,7 @@
 
 #include "svc/apierr.h"
 #include "svc/codec.h"
+#include "svc/strbuf.h"
 
 #define UNRECOGNIZED_SERVICE "the object provided is unrecognized (must be of type Service): "
 
@@ -445,4 +446,69 @@ Test(json, protobuf_bodies_go_to_the_protobuf_decoder)
                                        "Endpoints", "v1", &err));
     cr_expect_eq(apierr_http_code(&err), 415);
     apierr_release(&err);
+}
+
+/* ---- codec_json_dumps: Go's encoding/json output (json.Encoder with HTML escaping) ---------- */
+
+static void expect_dump(json_t *v, const char *want)
+{
+    size_t len;
+    char *got = codec_json_dumps(v, &len);
+    cr_expect_str_eq(got, want);
+    cr_expect_eq(len, strlen(want));
+    free(got);
+    json_decref(v);
+}
+
+Test(json_write, strings_escaped_as_go_with_html_safety)
+{
+    expect_dump(json_string("a\"b\\c"), "\"a\\\"b\\\\c\"");
+    expect_dump(json_string("<script>&"), "\"\\u003cscript\\u003e\\u0026\"");
+    expect_dump(json_string("\b\f\n\r\t"), "\"\\b\\f\\n\\r\\t\"");
+    expect_dump(json_string("\x01\x1f"), "\"\\u0001\\u001f\"");
+    expect_dump(json_stringn("a\0b", 3), "\"a\\u0000b\"");
+    /* '/' and DEL are written as they are; non-ASCII too, except the two JS line breaks. */
+    expect_dump(json_string("a/b\x7f"), "\"a/b\x7f\"");
+    expect_dump(json_string("caf\xc3\xa9 \xe2\x82\xac"), "\"caf\xc3\xa9 \xe2\x82\xac\"");
+    expect_dump(json_string("x\xe2\x80\xa8y\xe2\x80\xa9"), "\"x\\u2028y\\u2029\"");
+}
+
+Test(json_write, numbers_as_go_formats_them)
+{
+    expect_dump(json_integer(0), "0");
+    expect_dump(json_integer(-9223372036854775807LL - 1), "-9223372036854775808");
+    expect_dump(json_real(2.0), "2");
+    expect_dump(json_real(0.1), "0.1");
+    expect_dump(json_real(123.456), "123.456");
+    expect_dump(json_real(-1.5), "-1.5");
+    expect_dump(json_real(1e20), "100000000000000000000");
+    expect_dump(json_real(1e21), "1e+21");
+    expect_dump(json_real(0.000001), "0.000001");
+    expect_dump(json_real(1e-7), "1e-7");
+    expect_dump(json_real(1.25e-10), "1.25e-10");
+    expect_dump(json_real(0.30000000000000004), "0.30000000000000004");
+}
+
+Test(json_write, documents_keep_member_order_and_are_compact)
+{
+    json_t *doc = json_pack("{s:s,s:[i,b,n],s:{},s:[]}", "z", "1", "a", 2, 1, "m", "e");
+    expect_dump(doc, "{\"z\":\"1\",\"a\":[2,true,null],\"m\":{},\"e\":[]}");
+    json_t *keys = json_object();
+    json_object_set_new(keys, "a<b", json_false());
+    expect_dump(keys, "{\"a\\u003cb\":false}");
+}
+
+Test(json_write, appends_to_a_limited_buffer)
+{
+    struct strbuf sb;
+    strbuf_init(&sb, 8);
+    json_t *v = json_string("0123456789");
+    cr_expect_eq(codec_json_write(&sb, v), STRBUF_TOO_BIG);
+    cr_expect_eq(sb.len, 0);
+    json_decref(v);
+    v = json_integer(42);
+    cr_expect_eq(codec_json_write(&sb, v), 0);
+    cr_expect_str_eq(strbuf_str(&sb), "42");
+    json_decref(v);
+    strbuf_release(&sb);
 }
