@@ -26,9 +26,9 @@ typedef struct json_t json_t;
 /* A committed object. Shared and immutable: take a reference to keep it. */
 struct store_obj {
     atomic_int refs;
-    uint64_t rv;     /* the object's resourceVersion */
-    json_t *json;    /* the object, metadata.resourceVersion included; never modified */
-    char *bytes;     /* json serialised compactly (kind and apiVersion first) */
+    uint64_t rv;  /* the object's resourceVersion */
+    json_t *json; /* the object, metadata.resourceVersion included; never modified */
+    char *bytes;  /* json serialised compactly (kind and apiVersion first) */
     size_t len;
     size_t body_off; /* "{" + bytes[body_off..] is the object without kind and apiVersion,
                         as list items are written */
@@ -122,22 +122,21 @@ struct store_list_opts {
     size_t limit;            /* at most this many items; 0 for all */
     store_filter_fn filter;  /* keep only objects it accepts; NULL for all */
     void *filter_ctx;
-    uint64_t at_rv;          /* list as of this revision (must still be in the event log);
-                                0 for the current state */
+    uint64_t at_rv; /* list as of this revision (must still be in the event log);
+                       0 for the current state */
 };
 
 struct store_list_result {
     struct store_obj **items; /* references, in key order */
     size_t n;
-    uint64_t rv;              /* the revision the list reflects */
-    bool more;                /* more matching items follow the last one */
-    long long remaining;      /* objects after the last item, ignoring the filter; -1 unknown */
+    uint64_t rv;         /* the revision the list reflects */
+    bool more;           /* more matching items follow the last one */
+    long long remaining; /* objects after the last item, ignoring the filter; -1 unknown */
 };
 
 /* List a key range; 0, or STORE_ERR_EXPIRED / STORE_ERR_TOO_NEW for a bad at_rv (or
    STORE_ERR_IO when the commits listed can never be made durable). */
-int store_list(struct store *st, const struct store_list_opts *opts,
-               struct store_list_result *out);
+int store_list(struct store *st, const struct store_list_opts *opts, struct store_list_result *out);
 void store_list_result_release(struct store_list_result *res);
 
 enum store_op { STORE_OP_CREATE, STORE_OP_UPDATE, STORE_OP_DELETE };
@@ -163,8 +162,7 @@ int store_write(struct store *st, struct store_write *w, struct store_obj **resu
  * Copy up to max events with rv > after_rv into out (references; release each). Returns the
  * number copied, or STORE_ERR_EXPIRED when events after after_rv were already dropped.
  */
-long store_events_since(struct store *st, uint64_t after_rv, struct store_event *out,
-                        size_t max);
+long store_events_since(struct store *st, uint64_t after_rv, struct store_event *out, size_t max);
 
 /* Called after every commit (with persistence: once it is durable, on the log's thread), outside
    the store lock, with the new revision. It must not block nor call back into the store. */

@@ -20,10 +20,12 @@
  *
  * The backend this module provides (see src/store/backend.h) appends each commit to an
  * in-memory batch; one flusher thread writes the batch, calls fdatasync once, and wakes every
- * writer it covered (group commit). When the log passes the snapshot threshold the store's state
- * is copied (references, not bytes), the log is rotated to a new segment, and a snapshot thread
- * writes the copy to a temporary file, syncs it, renames it into place, syncs the directory and
- * only then removes the segments and snapshot it replaces.
+ * writer it covered (group commit). When the last sync released several writers, the flusher
+ * waits up to one sync's time (at most 2 ms) for as many commits before it syncs again. When the
+ * log passes the snapshot threshold the store's state is copied (references, not bytes), the log is
+ * rotated to a new segment, and a snapshot thread writes the copy to a temporary file, syncs it,
+ * renames it into place, syncs the directory and only then removes the segments and snapshot it
+ * replaces.
  *
  * Depends on fileio, strbuf, util and the store's object type; it never parses the objects it
  * stores, it only copies their bytes.
@@ -40,10 +42,10 @@ struct store_backend;
 struct store_obj;
 struct strbuf;
 
-#define WAL_REC_HEADER 20
-#define WAL_MAX_KEY 4096             /* keys are resource/namespace/name: far below this */
-#define WAL_MAX_PAYLOAD (64u << 20)  /* request bodies are at most 3 MiB */
-#define WAL_NAME_MAX 48              /* room for any of the file names above */
+#define WAL_REC_HEADER        20
+#define WAL_MAX_KEY           65535      /* the u16 of the header; keys are far shorter */
+#define WAL_MAX_PAYLOAD       (1u << 30) /* objects are a few MiB at most (3 MiB bodies) */
+#define WAL_NAME_MAX          48         /* room for any of the file names above */
 #define WAL_DEFAULT_THRESHOLD (64ull << 20)
 
 enum wal_rec_type { WAL_REC_PUT = 1, WAL_REC_DELETE = 2, WAL_REC_END = 3 };

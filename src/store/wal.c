@@ -37,9 +37,9 @@ struct wal {
     struct fileio *io; /* borrowed */
     struct wal_config cfg;
 
-    pthread_mutex_t mu; /* guards everything below but durable and the flusher's own fields */
-    pthread_cond_t work; /* the flusher: a batch or a rotation is waiting */
-    pthread_cond_t done; /* durable advanced, a rotation finished, or the log failed */
+    pthread_mutex_t mu;    /* guards everything below but durable and the flusher's own fields */
+    pthread_cond_t work;   /* the flusher: a batch or a rotation is waiting */
+    pthread_cond_t done;   /* durable advanced, a rotation finished, or the log failed */
     struct strbuf pending; /* encoded records the flusher has not taken yet */
     uint64_t pending_rv;   /* revision of the newest record appended */
     uint64_t taken_rv;     /* revision of the newest record the flusher took */
@@ -237,9 +237,12 @@ static void *flusher_main(void *arg)
 static void wal_append(struct store_backend *be, const struct store_commit *c)
 {
     struct wal *w = wal_of(be);
-    struct wal_rec rec = {.type = c->deleted ? WAL_REC_DELETE : WAL_REC_PUT, .rv = c->rv,
-                          .key = c->key, .key_len = strlen(c->key),
-                          .value = c->deleted ? "" : c->bytes, .value_len = c->deleted ? 0 : c->len};
+    struct wal_rec rec = {.type = c->deleted ? WAL_REC_DELETE : WAL_REC_PUT,
+                          .rv = c->rv,
+                          .key = c->key,
+                          .key_len = strlen(c->key),
+                          .value = c->deleted ? "" : c->bytes,
+                          .value_len = c->deleted ? 0 : c->len};
     pthread_mutex_lock(&w->mu);
     if (!w->failed) {
         size_t before = w->pending.len;
@@ -255,7 +258,8 @@ static bool wal_wants_snapshot(struct store_backend *be)
 {
     struct wal *w = wal_of(be);
     pthread_mutex_lock(&w->mu);
-    bool want = !w->failed && !w->snap_busy && !w->stopping && w->log_bytes >= w->cfg.snapshot_threshold;
+    bool want =
+        !w->failed && !w->snap_busy && !w->stopping && w->log_bytes >= w->cfg.snapshot_threshold;
     pthread_mutex_unlock(&w->mu);
     return want;
 }
@@ -461,8 +465,7 @@ static int replay_segment(struct replay *r, const char *name, bool last, size_t 
             }
             if (rec.rv > r->snap_rv) {
                 if (rec.type == WAL_REC_PUT)
-                    store_loader_put(r->ld, rec.key, rec.key_len, rec.rv, rec.value,
-                                     rec.value_len);
+                    store_loader_put(r->ld, rec.key, rec.key_len, rec.rv, rec.value, rec.value_len);
                 else
                     store_loader_delete(r->ld, rec.key, rec.key_len);
             }

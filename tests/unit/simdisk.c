@@ -15,7 +15,7 @@
 #include <string.h>
 
 #define SIM_MAX_FILES 256
-#define SIM_MAX_FDS 64
+#define SIM_MAX_FDS   64
 
 struct inode {
     char *data;

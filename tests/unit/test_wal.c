@@ -71,8 +71,8 @@ static void notes_free(struct notes *n)
 }
 
 /* A store on the simulated disk; NULL with msg when it refuses to start. */
-static struct store *open_sim(struct simdisk *d, uint64_t threshold, struct notes *notes,
-                              char *msg, size_t msg_len)
+static struct store *open_sim(struct simdisk *d, uint64_t threshold, struct notes *notes, char *msg,
+                              size_t msg_len)
 {
     struct store_config cfg = {.event_log_size = 1000,
                                .io = simdisk_io(d),
@@ -106,7 +106,8 @@ static int put(struct store *st, enum store_op op, const char *name, const char 
 {
     char key[128];
     snprintf(key, sizeof(key), "services/default/%s", name);
-    struct store_write w = {.op = op, .key = key,
+    struct store_write w = {.op = op,
+                            .key = key,
                             .obj = op == STORE_OP_DELETE ? NULL : svc(name, payload),
                             .expect_rv = expect_rv};
     return store_write(st, &w, result, NULL);
@@ -177,8 +178,12 @@ Test(wal, record_layout_is_the_documented_header_and_payload)
 {
     struct strbuf b;
     strbuf_init(&b, STRBUF_NO_LIMIT);
-    struct wal_rec rec = {.type = WAL_REC_PUT, .rv = 0x0102030405060708ull, .key = "svc/a",
-                          .key_len = 5, .value = "{\"x\":1}", .value_len = 7};
+    struct wal_rec rec = {.type = WAL_REC_PUT,
+                          .rv = 0x0102030405060708ull,
+                          .key = "svc/a",
+                          .key_len = 5,
+                          .value = "{\"x\":1}",
+                          .value_len = 7};
     wal_rec_encode(&b, &rec);
     const unsigned char *p = (const unsigned char *)b.buf;
     cr_assert_eq(b.len, 20 + 5 + 7);
@@ -196,10 +201,18 @@ Test(wal, records_decode_to_what_was_encoded)
 {
     struct strbuf b;
     strbuf_init(&b, STRBUF_NO_LIMIT);
-    struct wal_rec put_rec = {.type = WAL_REC_PUT, .rv = 42, .key = "services/default/web",
-                              .key_len = 20, .value = "{\"kind\":\"Service\"}", .value_len = 18};
-    struct wal_rec del_rec = {.type = WAL_REC_DELETE, .rv = 43, .key = "services/default/web",
-                              .key_len = 20, .value = "", .value_len = 0};
+    struct wal_rec put_rec = {.type = WAL_REC_PUT,
+                              .rv = 42,
+                              .key = "services/default/web",
+                              .key_len = 20,
+                              .value = "{\"kind\":\"Service\"}",
+                              .value_len = 18};
+    struct wal_rec del_rec = {.type = WAL_REC_DELETE,
+                              .rv = 43,
+                              .key = "services/default/web",
+                              .key_len = 20,
+                              .value = "",
+                              .value_len = 0};
     wal_rec_encode(&b, &put_rec);
     size_t first = b.len;
     wal_rec_encode(&b, &del_rec);
@@ -225,8 +238,12 @@ Test(wal, every_single_bit_flip_is_detected)
 {
     struct strbuf b;
     strbuf_init(&b, STRBUF_NO_LIMIT);
-    struct wal_rec rec = {.type = WAL_REC_PUT, .rv = 7, .key = "k/1", .key_len = 3,
-                          .value = "{\"spec\":{\"type\":\"ClusterIP\"}}", .value_len = 29};
+    struct wal_rec rec = {.type = WAL_REC_PUT,
+                          .rv = 7,
+                          .key = "k/1",
+                          .key_len = 3,
+                          .value = "{\"spec\":{\"type\":\"ClusterIP\"}}",
+                          .value_len = 29};
     wal_rec_encode(&b, &rec);
     for (size_t i = 0; i < b.len; i++)
         for (int bit = 0; bit < 8; bit++) {
@@ -244,8 +261,12 @@ Test(wal, every_truncated_record_is_short_not_valid)
 {
     struct strbuf b;
     strbuf_init(&b, STRBUF_NO_LIMIT);
-    struct wal_rec rec = {.type = WAL_REC_PUT, .rv = 9, .key = "k/2", .key_len = 3,
-                          .value = "{\"a\":\"b\"}", .value_len = 9};
+    struct wal_rec rec = {.type = WAL_REC_PUT,
+                          .rv = 9,
+                          .key = "k/2",
+                          .key_len = 3,
+                          .value = "{\"a\":\"b\"}",
+                          .value_len = 9};
     wal_rec_encode(&b, &rec);
     for (size_t len = 0; len < b.len; len++) {
         struct wal_rec got;
@@ -288,7 +309,8 @@ Test(wal, file_names_carry_twenty_digit_revisions)
     cr_expect_eq(wal_parse_snapshot_name("snap-99999999999999999999.snap", &v), -1, "> 2^64");
 }
 
-/* ---- snapshots -------------------------------------------------------------------------------- */
+/* ---- snapshots --------------------------------------------------------------------------------
+ */
 
 struct collected {
     int n;
@@ -369,7 +391,8 @@ Test(wal, a_damaged_snapshot_is_an_error_naming_the_file_and_offset)
     simdisk_free(d);
 }
 
-/* ---- the replay's JSON reader ----------------------------------------------------------------- */
+/* ---- the replay's JSON reader -----------------------------------------------------------------
+ */
 
 /* jsonfast must read every text exactly as json_loadb does: same tree, same key order, same
    refusals. The expected results are jansson's own. */
@@ -378,8 +401,7 @@ static void expect_like_jansson(const char *why, const char *text, size_t len)
     json_error_t err;
     json_t *want = json_loadb(text, len, JSON_ALLOW_NUL, &err);
     json_t *got = jsonfast_parse(text, len);
-    cr_expect_eq(got == NULL, want == NULL, "%s: jansson %s it", why,
-                 want ? "accepts" : "refuses");
+    cr_expect_eq(got == NULL, want == NULL, "%s: jansson %s it", why, want ? "accepts" : "refuses");
     if (got && want) {
         cr_expect(json_equal(got, want), "%s: a different tree", why);
         char *a = json_dumps(got, JSON_COMPACT), *b = json_dumps(want, JSON_COMPACT);
@@ -398,8 +420,7 @@ Test(wal, replay_json_reader_reads_as_jansson_does)
     cr_assert_not_null(cases, "%s", err.text);
     size_t i;
     json_t *c;
-    json_array_foreach(cases, i, c)
-    {
+    json_array_foreach (cases, i, c) {
         const char *why = json_string_value(json_object_get(c, "why"));
         json_t *text = json_object_get(c, "text");
         if (text) {
@@ -410,8 +431,7 @@ Test(wal, replay_json_reader_reads_as_jansson_does)
         char buf[64];
         size_t n = 0, k;
         json_t *b;
-        json_array_foreach(bytes, k, b)
-        {
+        json_array_foreach (bytes, k, b) {
             if (n < sizeof(buf))
                 buf[n++] = (char)json_integer_value(b);
         }
@@ -457,13 +477,13 @@ Test(wal, replay_applies_records_in_revision_order)
     struct notes *n = notes_new();
     struct store *st = must_open(d, 0, n);
     struct store_obj *a = NULL;
-    cr_assert_eq(put(st, STORE_OP_CREATE, "a", "first", 0, NULL), STORE_OK);        /* 1 */
-    cr_assert_eq(put(st, STORE_OP_CREATE, "b", "b", 0, NULL), STORE_OK);            /* 2 */
-    cr_assert_eq(put(st, STORE_OP_UPDATE, "a", "second", 1, NULL), STORE_OK);       /* 3 */
-    cr_assert_eq(put(st, STORE_OP_DELETE, "a", NULL, 3, NULL), STORE_OK);           /* 4 */
-    cr_assert_eq(put(st, STORE_OP_CREATE, "a", "third", 0, &a), STORE_OK);          /* 5 */
-    cr_assert_eq(put(st, STORE_OP_DELETE, "b", NULL, 0, NULL), STORE_OK);           /* 6 */
-    cr_assert_eq(put(st, STORE_OP_CREATE, "c", "c", 0, NULL), STORE_OK);            /* 7 */
+    cr_assert_eq(put(st, STORE_OP_CREATE, "a", "first", 0, NULL), STORE_OK);  /* 1 */
+    cr_assert_eq(put(st, STORE_OP_CREATE, "b", "b", 0, NULL), STORE_OK);      /* 2 */
+    cr_assert_eq(put(st, STORE_OP_UPDATE, "a", "second", 1, NULL), STORE_OK); /* 3 */
+    cr_assert_eq(put(st, STORE_OP_DELETE, "a", NULL, 3, NULL), STORE_OK);     /* 4 */
+    cr_assert_eq(put(st, STORE_OP_CREATE, "a", "third", 0, &a), STORE_OK);    /* 5 */
+    cr_assert_eq(put(st, STORE_OP_DELETE, "b", NULL, 0, NULL), STORE_OK);     /* 6 */
+    cr_assert_eq(put(st, STORE_OP_CREATE, "c", "c", 0, NULL), STORE_OK);      /* 7 */
     char *a_bytes = strdup(a->bytes);
     store_obj_unref(a);
     store_free(st);
@@ -531,8 +551,12 @@ Test(wal, a_torn_last_record_is_cut_and_reported)
     struct strbuf b;
     strbuf_init(&b, STRBUF_NO_LIMIT);
     strbuf_add(&b, bytes, len);
-    struct wal_rec rec = {.type = WAL_REC_PUT, .rv = 3, .key = "services/default/c",
-                          .key_len = 18, .value = "{\"kind\":\"Service\"}", .value_len = 18};
+    struct wal_rec rec = {.type = WAL_REC_PUT,
+                          .rv = 3,
+                          .key = "services/default/c",
+                          .key_len = 18,
+                          .value = "{\"kind\":\"Service\"}",
+                          .value_len = 18};
     wal_rec_encode(&b, &rec);
     simdisk_put(d, seg(1), b.buf, len + 30);
 
@@ -834,7 +858,7 @@ Test(wal, concurrent_writers_share_one_sync)
 
 /* ---- power loss after every call ------------------------------------------------------------- */
 
-#define PL_KEYS 5
+#define PL_KEYS   5
 #define PL_WRITES 36
 
 /* The acknowledged state: for each key its bytes and revision, or nothing. */
@@ -1104,7 +1128,7 @@ Test(wal, snapshot_threshold_takes_quantities)
     static const struct {
         const char *in;
         long long want;
-    } ok[] = {{"64Mi", 64LL << 20}, {"1Mi", 1 << 20}, {"4096", 4096}, {"512Ki", 512 << 10},
+    } ok[] = {{"64Mi", 64LL << 20}, {"1Mi", 1 << 20}, {"4096", 4096},  {"512Ki", 512 << 10},
               {"1Gi", 1LL << 30},   {"10k", 10000},   {"2M", 2000000}, {"1", 1}};
     char msg[256];
     for (size_t i = 0; i < sizeof(ok) / sizeof(ok[0]); i++) {
