@@ -45,9 +45,16 @@ static int write_file(const char *path, const char *text)
     return rc;
 }
 
+/* Where clients on this machine reach the server: the bind address, or loopback when bound to
+   every address. (The advertise address is what the cluster's objects show; it need not be
+   an address of this machine at all.) */
 static char *server_url(const struct svc_config *cfg, int port)
 {
-    const char *host = cfg->advertise_address;
+    const char *host = cfg->bind_address;
+    if (!strcmp(host, "0.0.0.0"))
+        host = "127.0.0.1";
+    else if (!strcmp(host, "::"))
+        host = "::1";
     if (strchr(host, ':'))
         return xasprintf("http://[%s]:%d", host, port);
     return xasprintf("http://%s:%d", host, port);

@@ -24,7 +24,7 @@
 #include <string.h>
 
 static const char *const type_files[] = {"meta.yaml", "core.yaml", "apps.yaml", "autoscaling.yaml",
-                                         "discovery.yaml"};
+                                         "coordination.yaml", "discovery.yaml"};
 
 static json_t *read_yaml(const char *dir, const char *name)
 {

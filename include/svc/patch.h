@@ -123,6 +123,16 @@ void patch_strict_release(struct patch_strict *s);
  * does. strict may be NULL (the findings are then dropped); it is only appended to. */
 
 /*
+ * The patched document as apiserver quotes it in a "patch: Invalid value" error for a merge or
+ * JSON patch (evanphx/json-patch's output): the objects the patch entered with sorted keys,
+ * everything else as it was. current and patched are borrowed; body is the patch as sent.
+ * Returns malloc'd text (caller frees).
+ */
+char *patch_render_merge(const json_t *current, const char *body, size_t len,
+                         const json_t *patched);
+char *patch_render_json(const char *body, size_t len, const json_t *patched);
+
+/*
  * JSON merge patch. Under Warn and Strict the body must decode as a JSON object (or null), else
  * 400 "error decoding patch: <Go error>"; a syntax error, or a body that is null (or, under
  * Ignore, neither an object nor an array), is 400 "Invalid JSON Patch". Null members delete;

@@ -4,8 +4,12 @@
  */
 #include "svc/config.h"
 
+#include "svc/cidr.h"
+#include "svc/portalloc.h"
+
 #include "svc/util.h"
 
+#include <arpa/inet.h>
 #include <ctype.h>
 #include <errno.h>
 #include <stdio.h>
@@ -13,7 +17,18 @@
 #include <string.h>
 #include <yaml.h>
 
-enum opt_type { OPT_STRING, OPT_INT, OPT_BOOL, OPT_DURATION, OPT_SIZE };
+/* OPT_IP, OPT_SERVICE_CIDRS and OPT_PORT_RANGE are strings checked when set, so that a bad
+   value in a file is reported at its line (by the modules that will use them). */
+enum opt_type {
+    OPT_STRING,
+    OPT_INT,
+    OPT_BOOL,
+    OPT_DURATION,
+    OPT_SIZE,
+    OPT_IP,
+    OPT_SERVICE_CIDRS,
+    OPT_PORT_RANGE,
+};
 
 struct option_desc {
     const char *name; /* flag without dashes, and file key */
@@ -28,17 +43,17 @@ struct option_desc {
 static const struct option_desc options[] = {
     {"config", OPT_STRING, OFF(config_file), 0, 0,
      "read settings from this YAML file (keys are the flag names); flags override it"},
-    {"bind-address", OPT_STRING, OFF(bind_address), 0, 0,
+    {"bind-address", OPT_IP, OFF(bind_address), 0, 0,
      "the IP address to listen on (default 127.0.0.1)"},
     {"port", OPT_INT, OFF(port), 0, 65535, "the port to listen on; 0 picks a free one (default 8080)"},
     {"port-file", OPT_STRING, OFF(port_file), 0, 0,
      "write the bound port to this file once the server listens"},
-    {"advertise-address", OPT_STRING, OFF(advertise_address), 0, 0,
+    {"advertise-address", OPT_IP, OFF(advertise_address), 0, 0,
      "the address clients reach the server at: the kubernetes Endpoints and discovery use it"},
-    {"service-cluster-ip-range", OPT_STRING, OFF(service_cluster_ip_range), 0, 0,
+    {"service-cluster-ip-range", OPT_SERVICE_CIDRS, OFF(service_cluster_ip_range), 0, 0,
      "CIDR(s) ClusterIPs are allocated from, one IPv4 and/or one IPv6, comma-separated "
      "(default 10.96.0.0/12)"},
-    {"service-node-port-range", OPT_STRING, OFF(service_node_port_range), 0, 0,
+    {"service-node-port-range", OPT_PORT_RANGE, OFF(service_node_port_range), 0, 0,
      "the range nodePorts are allocated from (default 30000-32767)"},
     {"write-kubeconfig", OPT_STRING, OFF(write_kubeconfig), 0, 0,
      "write a kubeconfig for this server to this file once it listens"},
@@ -79,10 +94,17 @@ void config_init(struct svc_config *cfg)
     cfg->snapshot_threshold = 64LL << 20;
 }
 
+/* Settings kept as strings (the checked kinds too). */
+static bool holds_string(const struct option_desc *o)
+{
+    return o->type == OPT_STRING || o->type == OPT_IP || o->type == OPT_SERVICE_CIDRS ||
+           o->type == OPT_PORT_RANGE;
+}
+
 void config_release(struct svc_config *cfg)
 {
     for (size_t i = 0; i < N_OPTIONS; i++)
-        if (options[i].type == OPT_STRING) {
+        if (holds_string(&options[i])) {
             char **p = (char **)((char *)cfg + options[i].offset);
             free(*p);
             *p = NULL;
@@ -103,6 +125,36 @@ static int set_option(struct svc_config *cfg, const struct option_desc *o, const
 {
     void *field = (char *)cfg + o->offset;
     switch (o->type) {
+    case OPT_IP: {
+        unsigned char buf[16];
+        if (inet_pton(AF_INET, value, buf) != 1 && inet_pton(AF_INET6, value, buf) != 1) {
+            snprintf(msg, msg_len, "%s: \"%s\" is not an IP address", o->name, value);
+            return -1;
+        }
+        free(*(char **)field);
+        *(char **)field = xstrdup(value);
+        return 0;
+    }
+    case OPT_SERVICE_CIDRS:
+    case OPT_PORT_RANGE: {
+        char *why = NULL;
+        int bad;
+        if (o->type == OPT_SERVICE_CIDRS) {
+            struct cidr_service_ranges ranges;
+            bad = cidr_parse_service_cluster_ip_range(value, &ranges, &why);
+        } else {
+            struct portalloc_range range;
+            bad = portalloc_parse_range(value, &range, &why);
+        }
+        if (bad) {
+            snprintf(msg, msg_len, "%s: %s", o->name, why ? why : "bad value");
+            free(why);
+            return -1;
+        }
+        free(*(char **)field);
+        *(char **)field = xstrdup(value);
+        return 0;
+    }
     case OPT_STRING:
         free(*(char **)field);
         *(char **)field = xstrdup(value);
@@ -242,6 +294,13 @@ int config_load_yaml(struct svc_config *cfg, const char *name, const char *text,
             }
         } else if (type == YAML_MAPPING_END_EVENT) {
             depth--;
+        } else if (type == YAML_ALIAS_EVENT) {
+            /* Settings are plain scalars; an alias where a key or value belongs is refused
+               rather than skipped (skipping would pair the key with the next scalar). */
+            snprintf(msg, msg_len, "%s:%zu: %s%saliases are not supported", name, line,
+                     key ? key : "", key ? ": " : "");
+            yaml_event_delete(&ev);
+            goto out;
         } else if (type == YAML_SCALAR_EVENT) {
             const char *v = (const char *)ev.data.scalar.value;
             if (depth == 0) {
@@ -382,7 +441,7 @@ const char *config_usage(void)
                                 "A small Kubernetes API server for Services and Endpoints.\n\n"
                                 "Flags (each is also a key of the --config YAML file):\n");
     for (size_t i = 0; i < N_OPTIONS && n < sizeof(text); i++) {
-        const char *arg = options[i].type == OPT_STRING     ? " string"
+        const char *arg = holds_string(&options[i])         ? " string"
                           : options[i].type == OPT_INT      ? " int"
                           : options[i].type == OPT_DURATION ? " duration"
                           : options[i].type == OPT_SIZE     ? " size"

@@ -57,15 +57,19 @@ struct controllers {
     size_t n_timers;
     /* The resources the controllers touch. */
     const struct api_resource *res_service, *res_endpoints, *res_slices, *res_pods, *res_rs,
-        *res_nodes, *res_events, *res_namespaces;
+        *res_nodes, *res_events, *res_namespaces, *res_leases;
     /* The simulated nodes and their pod networks. */
     struct node_sim *nodes;
     int n_nodes;
+    struct skiplist *pod_clocks; /* pod uid -> struct pod_clock (kubelet.c), owned */
     unsigned next_node;
     /* Load-balancer addresses: [lb_first, lb_last] as IPv4 numbers; used ones marked. */
     bool lb_enabled;
     uint32_t lb_first, lb_last;
     unsigned char *lb_used;
+    /* Events recorded so far, for aggregation (events.c); owned. */
+    struct event_seen *events_seen;
+    size_t n_events_seen, next_event_slot;
 };
 
 /* Queue a work item (deduplicated). Controller thread only. */
@@ -89,8 +93,17 @@ int ctl_create(struct controllers *c, const struct api_resource *res, json_t *ob
                const char *manager, struct store_obj **out);
 int ctl_update(struct controllers *c, const struct api_resource *res, json_t *obj,
                const char *subresource, const char *manager, bool system);
+/* Finalizers: whether obj has one; add or remove one by an update of the main resource (no
+   write when there is nothing to do). 0, or -1 as ctl_update. */
+bool ctl_has_finalizer(const json_t *obj, const char *finalizer);
+int ctl_add_finalizer(struct controllers *c, const struct api_resource *res, const json_t *obj,
+                      const char *finalizer, const char *manager);
+int ctl_remove_finalizer(struct controllers *c, const struct api_resource *res,
+                         const json_t *obj, const char *finalizer, const char *manager);
 int ctl_delete(struct controllers *c, const struct api_resource *res, const char *ns,
                const char *name, const char *propagation, long long grace);
+/* Forget the event cache (at shutdown). */
+void ctl_events_free(struct controllers *c);
 /* Record a core/v1 Event about obj (Normal or Warning), as the component would. */
 void ctl_event(struct controllers *c, const json_t *obj, const char *type, const char *reason,
                const char *component, const char *fmt, ...)
@@ -107,6 +120,7 @@ void kubelet_start(struct controllers *c);                  /* nodes at start-up
 int kubelet_parse_pod_cidr(const char *cidr, uint32_t *base, int *prefix);
 void kubelet_sync_pod(struct controllers *c, const char *ns, const char *name);
 void kubelet_forget_pod(struct controllers *c, const json_t *pod);
+void kubelet_free_clocks(struct controllers *c);
 void rs_sync(struct controllers *c, const char *ns, const char *name);
 void service_sync(struct controllers *c, const char *ns, const char *name);
 void mirror_sync(struct controllers *c, const char *ns, const char *name);

@@ -94,17 +94,6 @@ static bool has_dependents(struct controllers *c, const char *ns, const char *ui
     return false;
 }
 
-static void remove_finalizer(struct controllers *c, const struct api_resource *res,
-                             const json_t *obj, const char *finalizer)
-{
-    json_t *o = json_deep_copy(obj);
-    json_t *fins = ju_arr(ju_obj(o, "metadata"), "finalizers");
-    for (size_t i = json_array_size(fins); i-- > 0;)
-        if (!strcmp(json_string_value(json_array_get(fins, i)) ?: "", finalizer))
-            json_array_remove(fins, i);
-    ctl_update(c, res, o, NULL, "generic-garbage-collector", false);
-}
-
 void gc_finalize(struct controllers *c, const char *key)
 {
     /* key is a store key: find the resource by its qualified name. */
@@ -138,12 +127,12 @@ void gc_finalize(struct controllers *c, const char *key)
     }
     if (orphan) {
         for_dependents(c, ns ? ns : "", uid, drop_ref);
-        remove_finalizer(c, res, obj, "orphan");
+        ctl_remove_finalizer(c, res, obj, "orphan", "generic-garbage-collector");
     } else if (foreground) {
         if (has_dependents(c, ns ? ns : "", uid))
             for_dependents(c, ns ? ns : "", uid, delete_or_release);
         else
-            remove_finalizer(c, res, obj, "foregroundDeletion");
+            ctl_remove_finalizer(c, res, obj, "foregroundDeletion", "generic-garbage-collector");
     }
     store_obj_unref(o);
 }

@@ -10,6 +10,7 @@
 
 #include "podutil.h"
 #include "svc/api.h"
+#include "svc/skiplist.h"
 #include "svc/store.h"
 #include "svc/util.h"
 
@@ -59,8 +60,9 @@ static json_t *node_object(const struct node_sim *n, const char *cidr, struct ti
     struct utsname un;
     const char *kernel = uname(&un) == 0 ? un.release : "6.1.0";
     char machine_id[33];
-    char uid[37];
+    char uid[37], system_uuid[37];
     util_uuid_v4(uid);
+    util_uuid_v4(system_uuid); /* dashed, as the DMI product_uuid cadvisor reports */
     for (int i = 0, k = 0; uid[i] && k < 32; i++)
         if (uid[i] != '-')
             machine_id[k++] = uid[i], machine_id[k] = '\0';
@@ -94,10 +96,34 @@ static json_t *node_object(const struct node_sim *n, const char *cidr, struct ti
         json_deep_copy(capacity), "conditions", conditions, "addresses", "type", "InternalIP",
         "address", n->internal_ip, "type", "Hostname", "address", n->name, "daemonEndpoints",
         "kubeletEndpoint", "Port", 10250, "nodeInfo", "machineID", machine_id, "systemUUID",
-        machine_id, "bootID", uid, "kernelVersion", kernel, "osImage",
+        system_uuid, "bootID", uid, "kernelVersion", kernel, "osImage",
         "Debian GNU/Linux 12 (bookworm)", "containerRuntimeVersion", "containerd://1.7.24",
         "kubeletVersion", KUBELET_VERSION, "kubeProxyVersion", "", "operatingSystem", "linux",
         "architecture", "amd64");
+}
+
+/*
+ * The node's Lease in kube-node-lease, which `kubectl describe node` shows and the node
+ * lifecycle controller reads, as the kubelet's lease controller creates it (owned by the Node,
+ * 40 seconds). It is not renewed every 10 seconds as a kubelet does: that would move the
+ * store's resourceVersion all the time on a server whose clients count on it standing still.
+ */
+static void ensure_node_lease(struct controllers *c, const json_t *node, struct timespec now)
+{
+    const char *name = ju_meta_str(node, "name");
+    struct store_obj *lease = ctl_get(c, c->res_leases, "kube-node-lease", name);
+    if (lease) {
+        store_obj_unref(lease);
+        return;
+    }
+    char renew[UTIL_RFC3339_MICRO_LEN];
+    util_format_time_micro(now, renew);
+    json_t *obj = json_pack("{s:{s:s,s:s,s:[{s:s,s:s,s:s,s:s}]},s:{s:s,s:i,s:s}}", "metadata",
+                            "name", name, "namespace", "kube-node-lease", "ownerReferences",
+                            "apiVersion", "v1", "kind", "Node", "name", name, "uid",
+                            ju_meta_str(node, "uid") ?: "", "spec", "holderIdentity", name,
+                            "leaseDurationSeconds", 40, "renewTime", renew);
+    ctl_create(c, c->res_leases, obj, "kubelet", NULL);
 }
 
 int kubelet_parse_pod_cidr(const char *cidr, uint32_t *base, int *prefix)
@@ -136,10 +162,12 @@ void kubelet_start(struct controllers *c)
         char net[16];
         ip4_text(n->pod_net, net);
         char *cidr = xasprintf("%s/24", net);
-        struct store_obj *existing = ctl_get(c, c->res_nodes, NULL, n->name);
-        if (!existing)
-            ctl_create(c, c->res_nodes, node_object(n, cidr, now), "kubelet", NULL);
-        store_obj_unref(existing);
+        struct store_obj *node = ctl_get(c, c->res_nodes, NULL, n->name);
+        if (!node)
+            ctl_create(c, c->res_nodes, node_object(n, cidr, now), "kubelet", &node);
+        if (node)
+            ensure_node_lease(c, node->json, now);
+        store_obj_unref(node);
         free(cidr);
     }
     /* Addresses held by stored pods stay theirs. */
@@ -154,12 +182,57 @@ void kubelet_start(struct controllers *c)
     ctl_list_free(pods, np);
 }
 
+/*
+ * When this kubelet started a pod's containers and first saw its deletion, on the monotonic
+ * clock: the timestamps in the object have whole seconds only, which would make readiness and
+ * graceful removal come up to a second early. Keyed by pod uid; lost on restart, when the
+ * object's timestamps are the fallback.
+ */
+struct pod_clock {
+    uint64_t started_us; /* 0: not started by us */
+    uint64_t deleting_us; /* 0: no deletion seen */
+};
+
+static struct pod_clock *pod_clock(struct controllers *c, const json_t *pod, bool create)
+{
+    const char *uid = ju_meta_str(pod, "uid");
+    if (ju_empty(uid))
+        return NULL;
+    if (!c->pod_clocks)
+        c->pod_clocks = skiplist_new();
+    struct pod_clock *pc = skiplist_get(c->pod_clocks, uid);
+    if (!pc && create) {
+        pc = xcalloc(1, sizeof(*pc));
+        skiplist_put(c->pod_clocks, uid, pc);
+    }
+    return pc;
+}
+
+void kubelet_free_clocks(struct controllers *c)
+{
+    if (!c->pod_clocks)
+        return;
+    for (struct skiplist_node *n = skiplist_seek(c->pod_clocks, "", 0); n; n = skiplist_next(n))
+        free(skiplist_node_value(n));
+    skiplist_free(c->pod_clocks);
+    c->pod_clocks = NULL;
+}
+
 void kubelet_forget_pod(struct controllers *c, const json_t *pod)
 {
     size_t k;
     json_t *e;
     json_array_foreach(ju_arr(ju_obj(pod, "status"), "podIPs"), k, e)
         mark_ip(c, ju_str(e, "ip"), false);
+    const char *uid = ju_meta_str(pod, "uid");
+    if (c->pod_clocks && !ju_empty(uid))
+        free(skiplist_remove(c->pod_clocks, uid));
+}
+
+/* Seconds since a monotonic mark. */
+static double since_us(uint64_t mark)
+{
+    return (double)(util_monotonic_us() - mark) / 1e6;
 }
 
 static bool alloc_ip(struct node_sim *n, char out[16])
@@ -303,8 +376,35 @@ static json_t *running_status(const json_t *pod, const struct node_sim *n, const
     return st;
 }
 
-/* What a kubelet records when it starts a pod's containers (images are "already present":
-   nothing is pulled in a simulation). */
+/* A stable, plausible size for an image we pretend to pull (50 to 150 MB). */
+static unsigned long long image_size(const char *image)
+{
+    unsigned long long h = 1469598103934665603ull;
+    for (const unsigned char *p = (const unsigned char *)image; *p; p++)
+        h = (h ^ *p) * 1099511628211ull;
+    return 50000000ull + h % 100000000ull;
+}
+
+/* Go's Duration.String for a whole number of milliseconds below a minute: "812ms", "1.2s". */
+static void go_duration_ms(unsigned ms, char out[16])
+{
+    if (ms < 1000) {
+        snprintf(out, 16, "%ums", ms);
+        return;
+    }
+    char frac[4];
+    snprintf(frac, sizeof(frac), "%03u", ms % 1000);
+    for (int i = 2; i >= 0 && frac[i] == '0'; i--)
+        frac[i] = '\0';
+    snprintf(out, 16, "%u%s%ss", ms / 1000, frac[0] ? "." : "", frac);
+}
+
+/*
+ * What a kubelet records when it starts a pod's containers. With imagePullPolicy Always (the
+ * default for an untagged or :latest image) the kubelet pulls every time (image_manager.go
+ * shouldPullImage): "Pulling", then "Successfully pulled ... in <d> (<d> including waiting).
+ * Image size: <n> bytes."; otherwise the image is already there. Nothing is really pulled.
+ */
 static void container_events(struct controllers *c, const json_t *pod, const struct node_sim *n)
 {
     size_t i;
@@ -312,9 +412,23 @@ static void container_events(struct controllers *c, const json_t *pod, const str
     json_array_foreach(ju_arr(ju_obj(pod, "spec"), "containers"), i, ct) {
         const char *cname = ju_str(ct, "name") ?: "";
         char *path = xasprintf("spec.containers{%s}", cname);
-        ctl_event_on(c, pod, path, "Normal", "Pulled", "kubelet", n->name,
-                     "Container image \"%s\" already present on machine",
-                     ju_str(ct, "image") ?: "");
+        const char *image = ju_str(ct, "image") ?: "";
+        const char *policy = ju_str(ct, "imagePullPolicy");
+        if (policy && !strcmp(policy, "Always")) {
+            ctl_event_on(c, pod, path, "Normal", "Pulling", "kubelet", n->name,
+                         "Pulling image \"%s\"", image);
+            /* Go's Duration.String of a pull truncated to milliseconds. */
+            unsigned long long size = image_size(image);
+            char took[16];
+            go_duration_ms(400 + (unsigned)(size % 1600), took);
+            ctl_event_on(c, pod, path, "Normal", "Pulled", "kubelet", n->name,
+                         "Successfully pulled image \"%s\" in %s (%s including waiting). "
+                         "Image size: %llu bytes.",
+                         image, took, took, size);
+        } else {
+            ctl_event_on(c, pod, path, "Normal", "Pulled", "kubelet", n->name,
+                         "Container image \"%s\" already present on machine", image);
+        }
         ctl_event_on(c, pod, path, "Normal", "Created", "kubelet", n->name,
                      "Created container: %s", cname);
         ctl_event_on(c, pod, path, "Normal", "Started", "kubelet", n->name,
@@ -348,7 +462,17 @@ void kubelet_sync_pod(struct controllers *c, const char *ns, const char *name)
         long long grace = ju_int(ju_obj(pod, "metadata"), "deletionGracePeriodSeconds", 0);
         double stop = grace < STOP_SECONDS ? (double)grace : STOP_SECONDS;
         const char *deletion = ju_meta_str(pod, "deletionTimestamp");
-        double waited = since(deletion) + (double)grace; /* deletionTimestamp = request + grace */
+        struct pod_clock *pc = pod_clock(c, pod, true);
+        double waited;
+        if (pc && !pc->deleting_us) {
+            /* First sight of the deletion: it was requested moments ago. */
+            pc->deleting_us = util_monotonic_us();
+            waited = 0;
+        } else if (pc) {
+            waited = since_us(pc->deleting_us);
+        } else {
+            waited = since(deletion) + (double)grace; /* deletionTimestamp = request + grace */
+        }
         if (grace == 0 || waited >= stop || !node_name)
             ctl_delete(c, c->res_pods, ns, name, NULL, 0);
         else
@@ -393,6 +517,9 @@ void kubelet_sync_pod(struct controllers *c, const char *ns, const char *name)
             return; /* the node's /24 is full: the pod waits, as on a full node */
         }
         bool ready = c->cfg.pod_ready_delay <= 0;
+        struct pod_clock *pc = pod_clock(c, pod, true);
+        if (pc)
+            pc->started_us = util_monotonic_us();
         container_events(c, pod, n);
         write_status(c, pod, running_status(pod, n, fresh, ready, now_ts, now_ts));
         if (!ready)
@@ -401,7 +528,8 @@ void kubelet_sync_pod(struct controllers *c, const char *ns, const char *name)
         return;
     }
     if (!podutil_is_ready(pod)) {
-        double age = since(start);
+        struct pod_clock *pc = pod_clock(c, pod, false);
+        double age = pc && pc->started_us ? since_us(pc->started_us) : since(start);
         if (age + 1e-3 >= c->cfg.pod_ready_delay)
             write_status(c, pod, running_status(pod, n, ip, true, start, now_ts));
         else

@@ -174,6 +174,48 @@ int ctl_update(struct controllers *c, const struct api_resource *res, json_t *ob
     return rc;
 }
 
+bool ctl_has_finalizer(const json_t *obj, const char *finalizer)
+{
+    size_t i;
+    json_t *f;
+    json_array_foreach(ju_arr(ju_obj(obj, "metadata"), "finalizers"), i, f) {
+        if (!strcmp(json_string_value(f) ?: "", finalizer))
+            return true;
+    }
+    return false;
+}
+
+int ctl_add_finalizer(struct controllers *c, const struct api_resource *res, const json_t *obj,
+                      const char *finalizer, const char *manager)
+{
+    if (ctl_has_finalizer(obj, finalizer))
+        return 0;
+    json_t *o = json_deep_copy(obj);
+    json_t *meta = ju_ensure_obj(o, "metadata");
+    json_t *fins = json_object_get(meta, "finalizers");
+    if (!json_is_array(fins)) {
+        fins = json_array();
+        json_object_set_new(meta, "finalizers", fins);
+    }
+    json_array_append_new(fins, json_string(finalizer));
+    return ctl_update(c, res, o, NULL, manager, false);
+}
+
+int ctl_remove_finalizer(struct controllers *c, const struct api_resource *res,
+                         const json_t *obj, const char *finalizer, const char *manager)
+{
+    if (!ctl_has_finalizer(obj, finalizer))
+        return 0;
+    json_t *o = json_deep_copy(obj);
+    json_t *fins = ju_arr(ju_obj(o, "metadata"), "finalizers");
+    for (size_t i = json_array_size(fins); i-- > 0;)
+        if (!strcmp(json_string_value(json_array_get(fins, i)) ?: "", finalizer))
+            json_array_remove(fins, i);
+    if (!json_array_size(fins))
+        json_object_del(ju_obj(o, "metadata"), "finalizers");
+    return ctl_update(c, res, o, NULL, manager, false);
+}
+
 int ctl_delete(struct controllers *c, const struct api_resource *res, const char *ns,
                const char *name, const char *propagation, long long grace)
 {
@@ -193,72 +235,6 @@ int ctl_delete(struct controllers *c, const struct api_resource *res, const char
     apierr_release(&err);
     json_decref(opts);
     return rc;
-}
-
-static void record_event(struct controllers *c, const json_t *obj, const char *field_path,
-                         const char *type, const char *reason, const char *component,
-                         const char *host, const char *message)
-{
-    struct timespec now = util_now();
-    char ts[UTIL_RFC3339_LEN];
-    util_format_time(now.tv_sec, ts);
-    const char *name = ju_meta_str(obj, "name") ?: "";
-    const char *ns = ju_meta_str(obj, "namespace");
-    /* Upstream names an event "<object>.<hex nanoseconds>". */
-    char *ev_name = xasprintf("%s.%llx", name,
-                              (unsigned long long)now.tv_sec * 1000000000ull +
-                                  (unsigned long long)now.tv_nsec);
-    json_t *involved = json_pack("{s:s}", "kind", ju_str(obj, "kind") ?: "");
-    if (ns)
-        json_object_set_new(involved, "namespace", json_string(ns));
-    json_object_set_new(involved, "name", json_string(name));
-    json_object_set_new(involved, "uid", json_string(ju_meta_str(obj, "uid") ?: ""));
-    json_object_set_new(involved, "apiVersion", json_string(ju_str(obj, "apiVersion") ?: ""));
-    json_object_set_new(involved, "resourceVersion",
-                        json_string(ju_meta_str(obj, "resourceVersion") ?: ""));
-    if (field_path)
-        json_object_set_new(involved, "fieldPath", json_string(field_path));
-    json_t *source = json_pack("{s:s}", "component", component);
-    if (host)
-        json_object_set_new(source, "host", json_string(host));
-    json_t *ev = json_pack("{s:s,s:s,s:{s:s,s:s},s:o,s:s,s:s,s:o,s:s,s:s,s:i,s:s,s:n,s:s,s:s}",
-                           "kind", "Event", "apiVersion", "v1", "metadata", "name", ev_name,
-                           "namespace", ns ? ns : "default", "involvedObject", involved,
-                           "reason", reason, "message", message, "source", source,
-                           "firstTimestamp", ts, "lastTimestamp", ts, "count", 1, "type", type,
-                           "eventTime", "reportingComponent", component, "reportingInstance",
-                           host ? host : "");
-    /* The scheduler's own events are written by kube-scheduler (its bindings are not). */
-    ctl_create(c, c->res_events, ev,
-               strcmp(component, "default-scheduler") ? component : "kube-scheduler", NULL);
-    free(ev_name);
-}
-
-void ctl_event(struct controllers *c, const json_t *obj, const char *type, const char *reason,
-               const char *component, const char *fmt, ...)
-{
-    char *message = NULL;
-    va_list ap;
-    va_start(ap, fmt);
-    if (vasprintf(&message, fmt, ap) < 0)
-        abort();
-    va_end(ap);
-    record_event(c, obj, NULL, type, reason, component, NULL, message);
-    free(message);
-}
-
-void ctl_event_on(struct controllers *c, const json_t *obj, const char *field_path,
-                  const char *type, const char *reason, const char *component, const char *host,
-                  const char *fmt, ...)
-{
-    char *message = NULL;
-    va_list ap;
-    va_start(ap, fmt);
-    if (vasprintf(&message, fmt, ap) < 0)
-        abort();
-    va_end(ap);
-    record_event(c, obj, field_path, type, reason, component, host, message);
-    free(message);
 }
 
 /* ---- dispatch --------------------------------------------------------------------------------- */
@@ -560,6 +536,7 @@ struct controllers *controllers_start(struct registry *reg, const struct control
     c->res_nodes = api_find_resource(c->api, "", "v1", "nodes");
     c->res_events = api_find_resource(c->api, "", "v1", "events");
     c->res_namespaces = api_find_resource(c->api, "", "v1", "namespaces");
+    c->res_leases = api_find_resource(c->api, "coordination.k8s.io", "v1", "leases");
     c->queue = skiplist_new();
     pthread_mutex_init(&c->lock, NULL);
     pthread_cond_init(&c->cond, NULL);
@@ -608,7 +585,9 @@ void controllers_stop(struct controllers *c)
         free(c->nodes[i].internal_ip);
     }
     free(c->nodes);
+    kubelet_free_clocks(c);
     free(c->lb_used);
+    ctl_events_free(c);
     free((char *)c->cfg.pod_cidr);
     free((char *)c->cfg.lb_ip_range);
     pthread_cond_destroy(&c->cond);

@@ -239,15 +239,71 @@ int lb_parse_range(struct controllers *c, const char *range, char *msg, size_t m
     return 0;
 }
 
+#define LB_FINALIZER "service.kubernetes.io/load-balancer-cleanup"
+
+static bool has_ingress(const json_t *svc)
+{
+    return json_array_size(ju_arr(ju_obj(ju_obj(svc, "status"), "loadBalancer"), "ingress")) > 0;
+}
+
+/* The load balancer goes: upstream's syncLoadBalancerIfNeeded when the Service no longer
+   wants one or is being deleted with the cleanup finalizer. */
+static void delete_load_balancer(struct controllers *c, const json_t *svc)
+{
+    bool deleting = json_object_get(ju_obj(svc, "metadata"), "deletionTimestamp") != NULL;
+    /* The balancer exists when it was ensured (the finalizer says so even after a type
+       change cleared the status) or an address is still shown. */
+    ctl_event(c, svc, "Normal", "DeletingLoadBalancer", "service-controller",
+              "Deleting load balancer");
+    ctl_event(c, svc, "Normal", "DeletedLoadBalancer", "service-controller",
+              "Deleted load balancer");
+    /* The finalizer goes first; a Service being deleted is gone with it, and the status patch
+       upstream sends after it then finds nothing. */
+    if (ctl_remove_finalizer(c, c->res_service, svc, LB_FINALIZER, "service-controller") ||
+        deleting || !has_ingress(svc))
+        return;
+    struct store_obj *now = ctl_get(c, c->res_service, ju_meta_str(svc, "namespace"),
+                                    ju_meta_str(svc, "name"));
+    if (!now)
+        return;
+    json_t *obj = json_deep_copy(now->json);
+    store_obj_unref(now);
+    json_object_set_new(ju_ensure_obj(obj, "status"), "loadBalancer", json_object());
+    ctl_update(c, c->res_service, obj, "status", "service-controller", false);
+}
+
+/*
+ * The cloud-provider service controller with an address pool for a cloud: a LoadBalancer
+ * Service (without loadBalancerClass) gets the cleanup finalizer, then an address from
+ * --load-balancer-ip-range in status.loadBalancer.ingress; the address returns to the pool
+ * when the Service stops wanting it or is deleted. Without a range the controller does not run
+ * (as on a cluster without a cloud provider: EXTERNAL-IP stays <pending>).
+ */
 static void sync_load_balancer(struct controllers *c, const json_t *svc)
 {
+    if (!c->lb_enabled)
+        return;
     const json_t *spec = ju_obj(svc, "spec");
     const char *type = ju_str(spec, "type");
-    if (!c->lb_enabled || !type || strcmp(type, "LoadBalancer") ||
-        ju_str(spec, "loadBalancerClass"))
+    bool wants = type && !strcmp(type, "LoadBalancer") && !ju_str(spec, "loadBalancerClass");
+    bool has_finalizer = ctl_has_finalizer(svc, LB_FINALIZER);
+    bool deleting = json_object_get(ju_obj(svc, "metadata"), "deletionTimestamp") != NULL;
+    if (!wants || (has_finalizer && deleting)) {
+        if (has_finalizer || has_ingress(svc))
+            delete_load_balancer(c, svc);
         return;
-    if (json_array_size(ju_arr(ju_obj(ju_obj(svc, "status"), "loadBalancer"), "ingress")))
+    }
+    if (deleting || (has_finalizer && has_ingress(svc)))
         return;
+    ctl_event(c, svc, "Normal", "EnsuringLoadBalancer", "service-controller",
+              "Ensuring load balancer");
+    if (ctl_add_finalizer(c, c->res_service, svc, LB_FINALIZER, "service-controller"))
+        return;
+    if (has_ingress(svc)) {
+        ctl_event(c, svc, "Normal", "EnsuredLoadBalancer", "service-controller",
+                  "Ensured load balancer");
+        return;
+    }
     lb_recount(c);
     uint32_t pick = 0;
     bool found = false;
@@ -256,8 +312,6 @@ static void sync_load_balancer(struct controllers *c, const json_t *svc)
             pick = v;
             found = true;
         }
-    ctl_event(c, svc, "Normal", "EnsuringLoadBalancer", "service-controller",
-              "Ensuring load balancer");
     if (!found) {
         ctl_event(c, svc, "Warning", "SyncLoadBalancerFailed", "service-controller",
                   "Error syncing load balancer: failed to ensure load balancer: no addresses "
@@ -268,7 +322,13 @@ static void sync_load_balancer(struct controllers *c, const json_t *svc)
     char ip[16];
     snprintf(ip, sizeof(ip), "%u.%u.%u.%u", pick >> 24, (pick >> 16) & 255, (pick >> 8) & 255,
              pick & 255);
-    json_t *obj = json_deep_copy(svc);
+    /* The finalizer update made a new version: write the status onto that one. */
+    struct store_obj *now = ctl_get(c, c->res_service, ju_meta_str(svc, "namespace"),
+                                    ju_meta_str(svc, "name"));
+    if (!now)
+        return;
+    json_t *obj = json_deep_copy(now->json);
+    store_obj_unref(now);
     json_object_set_new(ju_ensure_obj(obj, "status"), "loadBalancer",
                         json_pack("{s:[{s:s,s:s}]}", "ingress", "ip", ip, "ipMode", "VIP"));
     if (!ctl_update(c, c->res_service, obj, "status", "service-controller", false))

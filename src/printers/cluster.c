@@ -1,6 +1,6 @@
 /*
- * printers/cluster: the Table rows of Namespaces, Nodes and core/v1 Events as upstream's
- * printNamespace, printNode and printEvent (k8s pkg/printers/internalversion/printers.go) write
+ * printers/cluster: the Table rows of Namespaces, Nodes, core/v1 Events and Leases as upstream's
+ * printNamespace, printNode, printEvent and printLease (k8s pkg/printers/internalversion/printers.go) write
  * them, always in wide mode. Depends on jansson, strbuf, util and duration.
  */
 #include "printers_private.h"
@@ -293,5 +293,29 @@ const struct printers_kind printers_kind_event = {
     .columns = event_columns,
     .ncolumns = sizeof(event_columns) / sizeof(event_columns[0]),
     .cells = event_cells,
+    .conditions = NULL,
+};
+
+/* ---- Lease ---------------------------------------------------------------------------------- */
+
+static const struct printers_column lease_columns[] = {
+    {"Name", "string", "name", PRINTERS_DESC_NAME, 0},
+    {"Holder", "string", "", "Who holds the lease now.", 0},
+    {"Age", "string", "", PRINTERS_DESC_AGE, 0},
+};
+
+static void lease_cells(json_t *cells, const json_t *lease, struct timespec now)
+{
+    printers_cell_str(cells, printers_name(lease));
+    printers_cell_str(cells, printers_str(ju_obj(lease, "spec"), "holderIdentity"));
+    printers_cell_age(cells, ju_meta_str(lease, "creationTimestamp"), now);
+}
+
+const struct printers_kind printers_kind_lease = {
+    .group = "coordination.k8s.io",
+    .kind = "Lease",
+    .columns = lease_columns,
+    .ncolumns = sizeof(lease_columns) / sizeof(lease_columns[0]),
+    .cells = lease_cells,
     .conditions = NULL,
 };

@@ -1,7 +1,7 @@
 /*
  * printers: the table of kinds that have a server-side Table printer, the public entry points, and
  * the cell helpers the per-kind files share. The kinds themselves live in network.c (Service,
- * Endpoints, EndpointSlice), workloads.c (Pod, ReplicaSet) and cluster.c (Namespace, Node, Event).
+ * Endpoints, EndpointSlice), workloads.c (Pod, ReplicaSet) and cluster.c (Namespace, Node, Event, Lease).
  * Depends on jansson, strbuf, util and duration; never on HTTP, the store or the clock.
  */
 #include "printers_private.h"
@@ -17,7 +17,7 @@
 static const struct printers_kind *const printers_all[] = {
     &printers_kind_service, &printers_kind_endpoints,  &printers_kind_endpointslice,
     &printers_kind_pod,     &printers_kind_replicaset, &printers_kind_namespace,
-    &printers_kind_node,    &printers_kind_event,
+    &printers_kind_node,    &printers_kind_event,      &printers_kind_lease,
 };
 
 const struct printers_kind *printers_find(const char *group, const char *kind)

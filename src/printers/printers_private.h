@@ -37,6 +37,7 @@ extern const struct printers_kind printers_kind_replicaset;
 extern const struct printers_kind printers_kind_namespace;
 extern const struct printers_kind printers_kind_node;
 extern const struct printers_kind printers_kind_event;
+extern const struct printers_kind printers_kind_lease;
 
 /* Descriptions shared by the columns every kind has. */
 #define PRINTERS_DESC_NAME "Name of the object, unique within its namespace (or cluster-wide)."

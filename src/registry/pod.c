@@ -541,6 +541,12 @@ static int pod_begin_delete(struct registry *reg, const struct reg_req *req,
         struct store_obj *deleted = NULL;
         struct store_write del = {.op = STORE_OP_DELETE, .key = key, .expect_rv = target->rv};
         int src = store_write(store, &del, &deleted, NULL);
+        if (src == STORE_ERR_NOT_FOUND) {
+            /* Someone (the kubelet) removed it between our two writes: upstream's
+               store.Delete answers with the last state it saw (ignoreNotFound). */
+            src = STORE_OK;
+            deleted = store_obj_ref(target);
+        }
         store_obj_unref(target);
         if (src == STORE_OK) {
             res->obj = deleted;

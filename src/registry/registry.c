@@ -32,6 +32,7 @@ static const struct reg_kind *const strategies[] = {
     &reg_kind_node,
     &reg_kind_event,
     &reg_kind_endpointslice,
+    &reg_kind_lease,
 };
 
 const struct reg_kind *registry_kind(const struct api_resource *res)
@@ -133,25 +134,54 @@ void reg_list_release(struct reg_list *list)
     memset(list, 0, sizeof(*list));
 }
 
-/* Create obj through the normal pipeline unless it already exists. */
-static int ensure(struct registry *reg, const char *group, const char *plural, const char *ns,
-                  json_t *obj, bool system, struct apierr *err)
+static int replace_with(void *ctx, const json_t *cur, json_t **out, struct apierr *err)
 {
-    const struct api_resource *res = api_find_resource(reg->api, group, "v1", plural);
+    (void)cur;
+    (void)err;
+    *out = json_deep_copy(ctx);
+    return 0;
+}
+
+/*
+ * Create obj through the normal pipeline unless it already exists. An existing object (a
+ * restart over a kept store) is left alone, except for the top-level fields named in
+ * reconciled and its labels, which are set to obj's when they differ (upstream's
+ * EndpointsAdapter does so for the kubernetes Endpoints and EndpointSlice: the address or the
+ * port may have changed since).
+ */
+static int ensure(struct registry *reg, const char *group, const char *version,
+                  const char *plural, const char *ns, json_t *obj, bool system,
+                  const char *const *reconciled, struct apierr *err)
+{
+    const struct api_resource *res = api_find_resource(reg->api, group, version, plural);
     if (!res) {
         json_decref(obj);
         return apierr_internal(err, "bootstrap: no resource %s", plural);
     }
-    /* Already there (a restart over a kept store): leave it as it is. */
     char *key = registry_key(res, ns, ju_meta_str(obj, "name"));
     struct store_obj *existing = store_get(reg->store, key);
     free(key);
+    struct reg_req req = {.res = res, .ns = ns, .name = ju_meta_str(obj, "name"),
+                          .user_agent = "kube-apiserver", .system = system};
     if (existing) {
+        json_t *want = json_deep_copy(existing->json);
+        for (size_t i = 0; reconciled && reconciled[i]; i++)
+            json_object_set(want, reconciled[i], json_object_get(obj, reconciled[i]));
+        if (reconciled)
+            json_object_set(ju_ensure_obj(want, "metadata"), "labels",
+                            ju_obj(ju_obj(obj, "metadata"), "labels"));
+        int rc = 0;
+        if (!json_equal(want, existing->json)) {
+            struct reg_result out;
+            rc = registry_update(reg, &req, replace_with, want, &out, err);
+            if (!rc)
+                reg_result_release(&out);
+        }
+        json_decref(want);
         store_obj_unref(existing);
         json_decref(obj);
-        return 0;
+        return rc;
     }
-    struct reg_req req = {.res = res, .ns = ns, .user_agent = "kube-apiserver", .system = system};
     struct reg_result out;
     if (registry_create(reg, &req, obj, &out, err)) {
         if (err->reason != APIERR_ALREADY_EXISTS)
@@ -169,7 +199,7 @@ int registry_bootstrap(struct registry *reg, struct apierr *err)
                                              "kube-node-lease"};
     for (size_t i = 0; i < sizeof(namespaces) / sizeof(namespaces[0]); i++) {
         json_t *ns = json_pack("{s:{s:s}}", "metadata", "name", namespaces[i]);
-        if (ensure(reg, "", "namespaces", NULL, ns, false, err))
+        if (ensure(reg, "", "v1", "namespaces", NULL, ns, false, NULL, err))
             return -1;
     }
     /* The kubernetes Service as upstream's kubernetesservice controller writes it (which
@@ -184,14 +214,26 @@ int registry_bootstrap(struct registry *reg, struct apierr *err)
     const char *first_ip = service_first_ip(reg->services);
     if (first_ip)
         json_object_set_new(json_object_get(svc, "spec"), "clusterIP", json_string(first_ip));
-    if (ensure(reg, "", "services", "default", svc, false, err))
+    if (ensure(reg, "", "v1", "services", "default", svc, false, NULL, err))
         return -1;
+    /* The kubernetes Endpoints and EndpointSlice, as upstream's EndpointsAdapter writes them:
+       this server's address (which may be a loopback address here, so the Endpoints skip the
+       rules for user-written ones) and port. */
+    const char *ip = reg->cfg.advertise_address ? reg->cfg.advertise_address : "127.0.0.1";
+    bool v6 = strchr(ip, ':') != NULL;
     json_t *ep = json_pack(
         "{s:{s:s,s:{s:s}},s:[{s:[{s:s}],s:[{s:s,s:i,s:s}]}]}", "metadata", "name", "kubernetes",
         "labels", "endpointslice.kubernetes.io/skip-mirror", "true", "subsets", "addresses",
-        "ip", reg->cfg.advertise_address ? reg->cfg.advertise_address : "127.0.0.1", "ports",
-        "name", "https", "port", reg->cfg.secure_port, "protocol", "TCP");
-    /* Upstream's lease reconciler maintains this object; like it, we do not hold our own
-       address to the rules for user-written Endpoints (it may be a loopback address here). */
-    return ensure(reg, "", "endpoints", "default", ep, true, err);
+        "ip", ip, "ports", "name", "https", "port", reg->cfg.secure_port, "protocol", "TCP");
+    static const char *const ep_fields[] = {"subsets", NULL};
+    if (ensure(reg, "", "v1", "endpoints", "default", ep, true, ep_fields, err))
+        return -1;
+    json_t *slice = json_pack(
+        "{s:{s:s,s:{s:s}},s:s,s:[{s:[s],s:{s:b}}],s:[{s:s,s:s,s:i}]}", "metadata", "name",
+        "kubernetes", "labels", "kubernetes.io/service-name", "kubernetes", "addressType",
+        v6 ? "IPv6" : "IPv4", "endpoints", "addresses", ip, "conditions", "ready", 1, "ports",
+        "name", "https", "protocol", "TCP", "port", reg->cfg.secure_port);
+    static const char *const slice_fields[] = {"addressType", "endpoints", "ports", NULL};
+    return ensure(reg, "discovery.k8s.io", "v1", "endpointslices", "default", slice, true,
+                  slice_fields, err);
 }

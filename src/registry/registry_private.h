@@ -25,6 +25,7 @@ extern const struct reg_kind reg_kind_endpoints;
 extern const struct reg_kind reg_kind_namespace;
 extern const struct reg_kind reg_kind_pod;
 extern const struct reg_kind reg_kind_replicaset;
+extern const struct reg_kind reg_kind_lease;
 extern const struct reg_kind reg_kind_node;
 extern const struct reg_kind reg_kind_event;
 extern const struct reg_kind reg_kind_endpointslice;

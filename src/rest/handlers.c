@@ -393,6 +393,39 @@ static const char *verb_of(const struct rest_request *req, const struct route *r
     return NULL;
 }
 
+/*
+ * go-restful's Consumes check for the PATCH route: the media type (parameters dropped, spaces
+ * trimmed, compared case-sensitively) of each comma-separated entry against the four patch
+ * types; no Content-Type counts as application/octet-stream.
+ */
+static bool patch_type_routable(const char *content_type)
+{
+    static const char *const consumes[] = {
+        "application/json-patch+json", "application/merge-patch+json",
+        "application/strategic-merge-patch+json", "application/apply-patch+yaml"};
+    if (!content_type || !*content_type)
+        return false;
+    const char *p = content_type;
+    while (*p) {
+        size_t n = strcspn(p, ",");
+        size_t type_len = strcspn(p, ";,");
+        const char *start = p;
+        while (type_len && *start == ' ') {
+            start++;
+            type_len--;
+        }
+        while (type_len && start[type_len - 1] == ' ')
+            type_len--;
+        for (size_t i = 0; i < sizeof(consumes) / sizeof(consumes[0]); i++)
+            if (strlen(consumes[i]) == type_len && !strncmp(consumes[i], start, type_len))
+                return true;
+        p += n;
+        if (*p == ',')
+            p++;
+    }
+    return false;
+}
+
 void handlers_resource(struct rest_server *srv, const struct rest_request *req,
                        const struct route *route, struct rest_response *resp)
 {
@@ -400,8 +433,6 @@ void handlers_resource(struct rest_server *srv, const struct rest_request *req,
     struct codec_choice choice;
     apierr_init(&err);
     const struct api_resource *res = route->res;
-    if (!*res->group && !strcmp(res->plural, "endpoints"))
-        rest_add_warning(resp, ENDPOINTS_DEPRECATED);
     unsigned bit;
     const char *verb = verb_of(req, route, &bit);
     unsigned allowed = res->verbs;
@@ -423,10 +454,24 @@ void handlers_resource(struct rest_server *srv, const struct rest_request *req,
         rest_respond_error(resp, &err);
         goto out;
     }
+    if (bit == API_VERB_PATCH && !patch_type_routable(req->content_type)) {
+        /* The PATCH route consumes only the patch types: go-restful refuses anything else
+           before any handler runs (apiserver's serviceErrorHandler wraps its bare 415). */
+        apierr_generic_response(&err, 415, "", "", "", "415: Unsupported Media Type");
+        rest_respond_error(resp, &err);
+        goto out;
+    }
     bool reads = bit & (API_VERB_GET | API_VERB_LIST | API_VERB_WATCH);
-    if (codec_negotiate(req->accept,
-                        CODEC_ALLOW_YAML | (reads ? CODEC_ALLOW_TABLE | CODEC_ALLOW_PARTIAL : 0),
-                        &choice, &err)) {
+    int neg = codec_negotiate(req->accept,
+                              CODEC_ALLOW_YAML |
+                                  (reads ? CODEC_ALLOW_TABLE | CODEC_ALLOW_PARTIAL : 0),
+                              &choice, &err);
+    /* The route's own wrapper adds the deprecation warning, so the router's refusals above
+       (405, 415, and its bare 406) go without it. */
+    bool router_406 = neg && err.message && !strcmp(err.message, "406: Not Acceptable");
+    if (!router_406 && !*res->group && !strcmp(res->plural, "endpoints"))
+        rest_add_warning(resp, ENDPOINTS_DEPRECATED);
+    if (neg) {
         rest_respond_error(resp, &err);
         goto out;
     }

@@ -39,6 +39,7 @@ struct patch_ctx {
     struct rest_response *resp;
     const char *req_name;
     const struct reg_req *reg_req; /* the registry request (field ownership context) */
+    const json_t *cur;             /* the object being patched (borrowed, during apply_patch) */
     bool force;                    /* apply: take fields other managers own */
     bool created;
 };
@@ -69,6 +70,51 @@ static int invalid_patch_result(struct apierr *err, const char *repr, const char
     return -1;
 }
 
+static int cmp_text(const void *a, const void *b)
+{
+    return strcmp(*(const char *const *)a, *(const char *const *)b);
+}
+
+/* Field paths ("spec.ports[10].nope") component by component: names as strings, indexes as
+   numbers, as a walk of sorted maps meets them. */
+static int cmp_field_path(const void *a, const void *b)
+{
+    const char *x = *(const char *const *)a, *y = *(const char *const *)b;
+    while (*x && *y) {
+        if (*x == '[' && *y == '[') {
+            char *ex, *ey;
+            long long ix = strtoll(x + 1, &ex, 10), iy = strtoll(y + 1, &ey, 10);
+            if (ix != iy)
+                return ix < iy ? -1 : 1;
+            x = ex + (*ex == ']');
+            y = ey + (*ey == ']');
+        } else {
+            size_t nx = strcspn(x, ".["), ny = strcspn(y, ".[");
+            size_t n = nx < ny ? nx : ny;
+            int c = strncmp(x, y, n);
+            if (c || nx != ny)
+                return c ? c : (nx < ny ? -1 : 1);
+            x += nx;
+            y += ny;
+        }
+        if (*x == '.')
+            x++;
+        if (*y == '.')
+            y++;
+    }
+    return *x ? 1 : *y ? -1 : 0;
+}
+
+/* The patched document as upstream quotes it in a 422 (caller frees). */
+static char *quote_patched(const struct patch_ctx *pc, const json_t *patched)
+{
+    if (pc->media == CODEC_MEDIA_MERGE_PATCH)
+        return patch_render_merge(pc->cur, pc->req->body, pc->req->body_len, patched);
+    if (pc->media == CODEC_MEDIA_JSON_PATCH)
+        return patch_render_json(pc->req->body, pc->req->body_len, patched);
+    return codec_json_dumps(patched, NULL);
+}
+
 /* Decode the patched document into the kind: types checked, unknown fields pruned and
    reported as fieldValidation says. A new reference, or NULL with err. */
 static json_t *decode_result(struct patch_ctx *pc, json_t *patched, const char *repr,
@@ -80,7 +126,7 @@ static json_t *decode_result(struct patch_ctx *pc, json_t *patched, const char *
                                                               pc->res->definition, patched, &rep)
                                         : json_incref(patched);
     if (!canon) {
-        char *doc = repr ? NULL : json_dumps(patched, JSON_COMPACT);
+        char *doc = repr ? NULL : quote_patched(pc, patched);
         invalid_patch_result(err, repr ? repr : doc, rep.type_error ? rep.type_error : "");
         free(doc);
         schema_report_release(&rep);
@@ -90,18 +136,26 @@ static json_t *decode_result(struct patch_ctx *pc, json_t *patched, const char *
     strbuf_init(&problems, STRBUF_NO_LIMIT);
     for (size_t i = 0; strict && i < strict->len; i++)
         strbuf_addf(&problems, "%s%s", problems.len ? ", " : "", strict->items[i]);
-    size_t i;
-    json_t *p;
-    json_array_foreach(rep.unknown, i, p) {
-        char *text = xasprintf("unknown field \"%s\"", json_string_value(p));
+    /* Upstream reports unknown fields in the order its decoder meets them: merge and JSON
+       patches re-serialise every object they entered from Go maps (sorted keys), so that is
+       path order; strategic merge sorts the errors by their text. */
+    size_t n_unknown = json_array_size(rep.unknown);
+    const char **paths = xcalloc(n_unknown ? n_unknown : 1, sizeof(*paths));
+    for (size_t k = 0; k < n_unknown; k++)
+        paths[k] = json_string_value(json_array_get(rep.unknown, k));
+    qsort(paths, n_unknown, sizeof(*paths),
+          pc->media == CODEC_MEDIA_STRATEGIC_PATCH ? cmp_text : cmp_field_path);
+    for (size_t k = 0; k < n_unknown; k++) {
+        char *text = xasprintf("unknown field \"%s\"", paths[k]);
         strbuf_addf(&problems, "%s%s", problems.len ? ", " : "", text);
         if (pc->validation == PATCH_VALIDATION_WARN)
             rest_add_warning(pc->resp, text);
         free(text);
     }
+    free(paths);
     schema_report_release(&rep);
     if (problems.len && pc->validation == PATCH_VALIDATION_STRICT) {
-        char *doc = repr ? NULL : json_dumps(patched, JSON_COMPACT);
+        char *doc = repr ? NULL : quote_patched(pc, patched);
         char *detail = xasprintf("strict decoding error: %s", strbuf_str(&problems));
         invalid_patch_result(err, repr ? repr : doc, detail);
         free(detail);
@@ -222,6 +276,7 @@ static int apply_patch(void *ctx, const json_t *cur, json_t **out, struct apierr
     char *repr = NULL;
     int rc = -1;
     pc->created = false;
+    pc->cur = cur;
     if (pc->media == CODEC_MEDIA_APPLY_PATCH) {
         patched = server_side_apply(pc, cur, err);
         if (!patched)

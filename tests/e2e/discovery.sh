@@ -35,7 +35,7 @@ t_apis() {
     req GET /apis
     expect_status 200
     expect_header Content-Type application/json
-    expect_json '{"kind":"APIGroupList","apiVersion":"v1","groups":[{"name":"apps","versions":[{"groupVersion":"apps/v1","version":"v1"}],"preferredVersion":{"groupVersion":"apps/v1","version":"v1"}},{"name":"discovery.k8s.io","versions":[{"groupVersion":"discovery.k8s.io/v1","version":"v1"}],"preferredVersion":{"groupVersion":"discovery.k8s.io/v1","version":"v1"}}]}'
+    expect_json '{"kind":"APIGroupList","apiVersion":"v1","groups":[{"name":"apps","versions":[{"groupVersion":"apps/v1","version":"v1"}],"preferredVersion":{"groupVersion":"apps/v1","version":"v1"}},{"name":"coordination.k8s.io","versions":[{"groupVersion":"coordination.k8s.io/v1","version":"v1"}],"preferredVersion":{"groupVersion":"coordination.k8s.io/v1","version":"v1"}},{"name":"discovery.k8s.io","versions":[{"groupVersion":"discovery.k8s.io/v1","version":"v1"}],"preferredVersion":{"groupVersion":"discovery.k8s.io/v1","version":"v1"}}]}'
     req GET /apis/apps
     expect_status 200
     expect_json '{"kind":"APIGroup","apiVersion":"v1","name":"apps","versions":[{"groupVersion":"apps/v1","version":"v1"}],"preferredVersion":{"groupVersion":"apps/v1","version":"v1"}}'
@@ -144,7 +144,7 @@ EOF
     expect_status 200
     expect_header Content-Type "$AGG_V2"
     jq_is .apiVersion '"apidiscovery.k8s.io/v2"'
-    [ "$(pyq '[i["metadata"]["name"] for i in b["items"]]')" = '["apps","discovery.k8s.io"]' ] ||
+    [ "$(pyq '[i["metadata"]["name"] for i in b["items"]]')" = '["apps","coordination.k8s.io","discovery.k8s.io"]' ] ||
         fail "groups: $(pyq '[i["metadata"]["name"] for i in b["items"]]')"
     jq_is '.items[0].versions[0].resources[0].resource' '"replicasets"'
     jq_is '.items[0].versions[0].resources[0].categories' '["all"]'

@@ -52,6 +52,7 @@ static const struct {
      "status:get,patch,update"},
     {"apps", "replicasets", "replicaset", "ReplicaSet", "rs", "all", true, ALL_VERBS,
      "scale:get,patch,update;status:get,patch,update"},
+    {"coordination.k8s.io", "leases", "lease", "Lease", "", "", true, ALL_VERBS, ""},
     {"discovery.k8s.io", "endpointslices", "endpointslice", "EndpointSlice", "", "", true,
      ALL_VERBS, ""},
 };
@@ -67,12 +68,13 @@ Test(api, builtin_is_loaded_once)
 Test(api, group_versions_in_discovery_order)
 {
     const struct api *a = api();
-    cr_assert_eq(a->n_gvs, 3);
+    cr_assert_eq(a->n_gvs, 4);
     cr_expect_str_eq(a->gvs[0].group, "");
     cr_expect_str_eq(a->gvs[0].version, "v1");
     cr_expect_str_eq(a->gvs[0].group_version, "v1");
     cr_expect_str_eq(a->gvs[1].group_version, "apps/v1");
-    cr_expect_str_eq(a->gvs[2].group_version, "discovery.k8s.io/v1");
+    cr_expect_str_eq(a->gvs[2].group_version, "coordination.k8s.io/v1");
+    cr_expect_str_eq(a->gvs[3].group_version, "discovery.k8s.io/v1");
     cr_expect_eq(api_find_group_version(a, "apps", "v1"), &a->gvs[1]);
     cr_expect_null(api_find_group_version(a, "apps", "v1beta1"));
     cr_expect_null(api_find_group_version(a, "batch", "v1"));

@@ -487,3 +487,38 @@ Test(patch, trees_merge_like_bodies)
     json_decref(holder);
     patch_error_release(&err);
 }
+
+/* The patched document as json-patch v4 writes it: entered objects sorted, the rest as read. */
+Test(patch, patched_documents_are_quoted_as_json_patch_writes_them)
+{
+    json_t *cur = json_loads("{\"kind\":\"Service\",\"apiVersion\":\"v1\",\"metadata\":{\"name\":"
+                             "\"a\",\"labels\":{\"z\":\"1\",\"b\":\"2\"}},\"spec\":{\"type\":\"X\","
+                             "\"ports\":[{\"port\":80,\"name\":\"p\"}]}}",
+                             0, NULL);
+    /* merge: root and spec entered; a new object value is decoded (sorted) all the way down;
+       labels and ports are left as they were */
+    const char *mp = "{\"spec\":{\"bogus\":1,\"new\":{\"y\":1,\"a\":{\"d\":1,\"c\":2}}}}";
+    struct patch_error pe;
+    patch_error_init(&pe);
+    json_t *patched = patch_merge_apply(cur, mp, strlen(mp), PATCH_VALIDATION_IGNORE, NULL, &pe);
+    cr_assert_not_null(patched);
+    char *text = patch_render_merge(cur, mp, strlen(mp), patched);
+    cr_expect_str_eq(text, "{\"apiVersion\":\"v1\",\"kind\":\"Service\",\"metadata\":{\"name\":\"a\","
+                           "\"labels\":{\"z\":\"1\",\"b\":\"2\"}},\"spec\":{\"bogus\":1,\"new\":{"
+                           "\"a\":{\"c\":2,\"d\":1},\"y\":1},\"ports\":[{\"port\":80,\"name\":"
+                           "\"p\"}],\"type\":\"X\"}}");
+    free(text);
+    json_decref(patched);
+    /* JSON patch: only the containers on the way to each target are entered */
+    const char *jp = "[{\"op\":\"add\",\"path\":\"/spec/ports/0/zz\",\"value\":{\"b\":1,\"a\":2}}]";
+    patched = patch_json_apply(cur, jp, strlen(jp), PATCH_VALIDATION_IGNORE, NULL, &pe);
+    cr_assert_not_null(patched);
+    text = patch_render_json(jp, strlen(jp), patched);
+    cr_expect_str_eq(text, "{\"apiVersion\":\"v1\",\"kind\":\"Service\",\"metadata\":{\"name\":\"a\","
+                           "\"labels\":{\"z\":\"1\",\"b\":\"2\"}},\"spec\":{\"ports\":[{\"name\":"
+                           "\"p\",\"port\":80,\"zz\":{\"b\":1,\"a\":2}}],\"type\":\"X\"}}");
+    free(text);
+    json_decref(patched);
+    patch_error_release(&pe);
+    json_decref(cur);
+}

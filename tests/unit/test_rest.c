@@ -163,6 +163,9 @@ Test(rest, legacy_discovery_documents)
                 "{\"kind\":\"APIGroupList\",\"apiVersion\":\"v1\",\"groups\":[{\"name\":\"apps\","
                 "\"versions\":[{\"groupVersion\":\"apps/v1\",\"version\":\"v1\"}],"
                 "\"preferredVersion\":{\"groupVersion\":\"apps/v1\",\"version\":\"v1\"}},"
+                "{\"name\":\"coordination.k8s.io\",\"versions\":[{\"groupVersion\":"
+                "\"coordination.k8s.io/v1\",\"version\":\"v1\"}],\"preferredVersion\":{"
+                "\"groupVersion\":\"coordination.k8s.io/v1\",\"version\":\"v1\"}},"
                 "{\"name\":\"discovery.k8s.io\",\"versions\":[{\"groupVersion\":"
                 "\"discovery.k8s.io/v1\",\"version\":\"v1\"}],\"preferredVersion\":{"
                 "\"groupVersion\":\"discovery.k8s.io/v1\",\"version\":\"v1\"}}]}\n");
@@ -293,9 +296,10 @@ Test(rest, aggregated_discovery_v2beta1_for_old_kubectl)
     cr_assert_not_null(a.json);
     cr_expect_str_eq(ju_str(a.json, "apiVersion"), "apidiscovery.k8s.io/v2beta1");
     json_t *items = ju_arr(a.json, "items");
-    cr_assert_eq(json_array_size(items), 2);
+    cr_assert_eq(json_array_size(items), 3);
     cr_expect_str_eq(ju_meta_str(json_array_get(items, 0), "name"), "apps");
-    cr_expect_str_eq(ju_meta_str(json_array_get(items, 1), "name"), "discovery.k8s.io");
+    cr_expect_str_eq(ju_meta_str(json_array_get(items, 1), "name"), "coordination.k8s.io");
+    cr_expect_str_eq(ju_meta_str(json_array_get(items, 2), "name"), "discovery.k8s.io");
     json_t *rs = find_by(
         ju_arr(json_array_get(ju_arr(json_array_get(items, 0), "versions"), 0), "resources"),
         "resource", "replicasets");
