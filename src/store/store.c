@@ -17,6 +17,7 @@
 #include "backend.h"
 #include "eventlog.h"
 #include "jsonfast.h"
+#include "svc/codec.h"
 #include "svc/fileio.h"
 #include "svc/skiplist.h"
 #include "svc/util.h"
@@ -71,7 +72,8 @@ void store_obj_unref(struct store_obj *obj)
 static bool plain_json_text(const char *s)
 {
     for (; *s; s++)
-        if (*s == '"' || *s == '\\' || (unsigned char)*s < 0x20 || (unsigned char)*s >= 0x7f)
+        if (*s == '"' || *s == '\\' || *s == '<' || *s == '>' || *s == '&' ||
+            (unsigned char)*s < 0x20 || (unsigned char)*s >= 0x7f)
             return false;
     return true;
 }
@@ -85,7 +87,7 @@ static size_t body_offset(const json_t *json, const char *bytes)
         return 1;
     /* The head is {"kind":..,"apiVersion":..}; the object starts with the same text followed by
        ','. Formatted directly when no escaping is involved (the usual case, and the one that
-       matters when a start-up wraps every stored object), else by jansson. */
+       matters when a start-up wraps every stored object), else by the JSON writer. */
     char buf[256];
     char *h = buf;
     size_t kl = strlen(kind), al = strlen(api_version);
@@ -98,7 +100,7 @@ static size_t body_offset(const json_t *json, const char *bytes)
         memcpy(p += al, "\"}", 3); /* with the NUL */
     } else {
         json_t *head = json_pack("{s:s,s:s}", "kind", kind, "apiVersion", api_version);
-        h = json_dumps(head, JSON_COMPACT);
+        h = codec_json_dumps(head, NULL);
         json_decref(head);
     }
     size_t n = strlen(h);
@@ -129,10 +131,10 @@ static struct store_obj *obj_wrap(const char *key, json_t *json, char *bytes, si
 
 struct store_obj *store_obj_new(const char *key, json_t *json, uint64_t rv)
 {
-    char *bytes = json_dumps(json, JSON_COMPACT);
-    if (!bytes)
-        abort();
-    return obj_wrap(key, json, bytes, strlen(bytes), rv);
+    /* Serialised once, as kube-apiserver's encoder writes it; every GET and LIST copies it. */
+    size_t len;
+    char *bytes = codec_json_dumps(json, &len);
+    return obj_wrap(key, json, bytes, len, rv);
 }
 
 /* Stamp metadata.resourceVersion (the object is not shared yet) and wrap it. */
