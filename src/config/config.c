@@ -49,7 +49,8 @@ static const struct option_desc options[] = {
     {"port-file", OPT_STRING, OFF(port_file), 0, 0,
      "write the bound port to this file once the server listens"},
     {"advertise-address", OPT_IP, OFF(advertise_address), 0, 0,
-     "the address clients reach the server at: the kubernetes Endpoints and discovery use it"},
+     "the address the kubernetes Service's Endpoints and EndpointSlice show (default: the bind "
+     "address, or 127.0.0.1 when bound to every address)"},
     {"service-cluster-ip-range", OPT_SERVICE_CIDRS, OFF(service_cluster_ip_range), 0, 0,
      "CIDR(s) ClusterIPs are allocated from, one IPv4 and/or one IPv6, comma-separated "
      "(default 10.96.0.0/12)"},
