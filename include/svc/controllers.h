@@ -40,17 +40,21 @@ void controllers_stop(struct controllers *c);
 
 /*
  * The Endpoints the endpoints controller wants for svc given the pods of its namespace (any
- * order; non-matching ones are skipped) and the Endpoints stored now (or NULL), at time now.
- * A new object (without uid or resourceVersion), or NULL when the controller leaves this
- * Service alone (no selector, ExternalName).
+ * order; non-matching ones are skipped) and the Endpoints stored now (or NULL). Trigger times
+ * come from the objects (the Service's creation, pods' Ready transitions), never the clock, so
+ * now is unused (kept for callers that pass it). A new object (without uid or resourceVersion),
+ * or NULL when the controller leaves this Service alone (no selector, ExternalName).
  */
 json_t *endpoints_desired(const json_t *svc, json_t *const *pods, size_t n_pods,
                           const json_t *existing, struct timespec now);
 
 /*
- * The EndpointSlices wanted for svc: a new array of slice objects. Existing slices (owned by
- * svc, any order) are reused by name where their content still fits, so that nothing is
- * rewritten needlessly; new ones carry generateName "<svc>-". NULL when svc gets no slices.
+ * The EndpointSlices wanted for svc: a new array of slice objects, placed as upstream's
+ * reconcileByPortMapping places them: endpoints stay in the slice they are in, unchanged slices
+ * come back exactly as stored, new endpoints fill the slices being rewritten (fullest first),
+ * then the unchanged slice they fit best, then new slices (generateName "<svc>-"), which take
+ * the name of an owned slice being deleted where there is one. Only slices owned by svc (same
+ * uid) are reused. NULL when svc gets no slices. now is unused, as for endpoints_desired.
  */
 json_t *endpointslices_desired(const json_t *svc, json_t *const *pods, size_t n_pods,
                                json_t *const *existing, size_t n_existing, int max_per_slice,

@@ -9,7 +9,7 @@
 #include "podutil.h"
 #include "svc/util.h"
 
-#include <arpa/inet.h>
+#include <math.h>
 #include <jansson.h>
 #include <stdlib.h>
 #include <string.h>
@@ -24,10 +24,10 @@ struct addr_entry {
 };
 
 struct port_entry {
-    json_t *port;    /* the EndpointPort, owned; NULL for the "no ports" sentinel */
-    int *ready;      /* per address index: -1 absent, 0 not ready, 1 ready */
-    size_t n_ready;  /* slots of ready[] in use; addresses beyond are absent */
-    char *key;       /* the address set as text, for grouping */
+    json_t *port;   /* the EndpointPort, owned; NULL for the "no ports" sentinel */
+    int *ready;     /* per address index: -1 absent, 0 not ready, 1 ready */
+    size_t n_ready; /* slots of ready[] in use; addresses beyond are absent */
+    char *key;      /* the address set as text, for grouping */
 };
 
 struct repack {
@@ -92,21 +92,13 @@ static void add_pair(struct repack *r, json_t *addr, json_t *port, bool ready)
     pe->ready[ai] = ready ? 1 : 0;
 }
 
-static int cmp_ip(const char *a, const char *b)
-{
-    unsigned char x[16] = {0}, y[16] = {0};
-    int fa = strchr(a, ':') ? AF_INET6 : AF_INET, fb = strchr(b, ':') ? AF_INET6 : AF_INET;
-    if (fa != fb)
-        return fa == AF_INET ? -1 : 1;
-    inet_pton(fa, a, x);
-    inet_pton(fb, b, y);
-    return memcmp(x, y, 16);
-}
-
+/* LessEndpointAddress (pkg/api/v1/endpoints/util.go): the IP *text* compared bytewise, so
+   "10.0.0.10" sorts before "10.0.0.2"; then the pod UID. Odd-looking but upstream, and the
+   order decides which addresses survive truncation: keep it. */
 static int cmp_addr(const void *pa, const void *pb)
 {
     json_t *a = *(json_t *const *)pa, *b = *(json_t *const *)pb;
-    int c = cmp_ip(ju_str(a, "ip"), ju_str(b, "ip"));
+    int c = strcmp(ju_str(a, "ip") ?: "", ju_str(b, "ip") ?: "");
     if (c)
         return c;
     const char *ua = ju_str(ju_obj(a, "targetRef"), "uid");
@@ -236,127 +228,212 @@ static json_t *address_for(const json_t *pod, const char *ip, const json_t *svc)
     return a;
 }
 
-/* Keep at most MAX_ENDPOINT_ADDRESSES, ready ones first, each subset its share. */
-static bool truncate_subsets(json_t *subsets)
+/* addressSubset: the first n of a sorted list (so the first by IP text); an emptied list goes. */
+static void keep_first(json_t *subset, const char *key, size_t n)
 {
-    size_t total = 0, ready_total = 0;
+    json_t *list = ju_arr(subset, key);
+    while (json_array_size(list) > n)
+        json_array_remove(list, json_array_size(list) - 1);
+    if (list && !json_array_size(list))
+        json_object_del(subset, key);
+}
+
+static void count_addresses(const json_t *subsets, size_t *ready, size_t *not_ready)
+{
     size_t i;
     json_t *s;
-    json_array_foreach(subsets, i, s) {
-        ready_total += json_array_size(ju_arr(s, "addresses"));
-        total += json_array_size(ju_arr(s, "addresses")) +
-                 json_array_size(ju_arr(s, "notReadyAddresses"));
+    *ready = *not_ready = 0;
+    json_array_foreach (subsets, i, s) {
+        *ready += json_array_size(ju_arr(s, "addresses"));
+        *not_ready += json_array_size(ju_arr(s, "notReadyAddresses"));
     }
-    if (total <= MAX_ENDPOINT_ADDRESSES)
+}
+
+/*
+ * truncateEndpoints (pkg/controller/endpoint): at most MAX_ENDPOINT_ADDRESSES, ready ones
+ * first. When the ready addresses alone are too many, every not-ready one goes and each subset
+ * keeps ceil(its share of the ready ones x 1000); otherwise the not-ready ones are cut, each
+ * subset keeping ceil(its share x what the ready ones leave). The rounding up is upstream's; a
+ * running budget keeps the total at the cap, so later subsets may get less than their share.
+ * Upstream keeps a subset emptied this way, which the apiserver then rejects ("must specify
+ * `addresses` or `notReadyAddresses`"); such a subset is dropped here so the write succeeds.
+ */
+static bool truncate_subsets(json_t *subsets)
+{
+    size_t total_ready, total_not_ready;
+    count_addresses(subsets, &total_ready, &total_not_ready);
+    if (total_ready + total_not_ready <= MAX_ENDPOINT_ADDRESSES)
         return false;
-    size_t budget = MAX_ENDPOINT_ADDRESSES;
-    json_array_foreach(subsets, i, s) {
-        const char *keys[2] = {"addresses", "notReadyAddresses"};
-        for (int k = 0; k < 2; k++) {
-            json_t *list = ju_arr(s, keys[k]);
-            size_t n = json_array_size(list);
-            size_t pool = k == 0 ? ready_total : total - ready_total;
-            size_t share = k == 0 ? (ready_total <= MAX_ENDPOINT_ADDRESSES
-                                         ? n
-                                         : n * MAX_ENDPOINT_ADDRESSES / (pool ? pool : 1))
-                                  : n * budget / (pool ? pool : 1);
-            if (share > n)
-                share = n;
-            if (share > budget)
-                share = budget;
-            while (json_array_size(list) > share)
-                json_array_remove(list, json_array_size(list) - 1);
-            if (!json_array_size(list))
-                json_object_del(s, keys[k]);
-            budget -= share;
-        }
+    bool truncate_ready = total_ready > MAX_ENDPOINT_ADDRESSES;
+    size_t max = truncate_ready ? MAX_ENDPOINT_ADDRESSES : MAX_ENDPOINT_ADDRESSES - total_ready;
+    size_t num_total = truncate_ready ? total_ready : total_not_ready;
+    const char *key = truncate_ready ? "addresses" : "notReadyAddresses";
+    size_t can_be_added = max;
+    size_t i;
+    json_t *s;
+    json_array_foreach (subsets, i, s) {
+        size_t in_subset = json_array_size(ju_arr(s, key));
+        size_t share = (size_t)ceil((double)in_subset / (double)num_total * (double)max);
+        if (share > can_be_added)
+            share = can_be_added;
+        keep_first(s, key, share);
+        if (truncate_ready)
+            keep_first(s, "notReadyAddresses", 0);
+        can_be_added -= json_array_size(ju_arr(s, key));
+    }
+    for (i = json_array_size(subsets); i-- > 0;) {
+        s = json_array_get(subsets, i);
+        if (!ju_arr(s, "addresses") && !ju_arr(s, "notReadyAddresses"))
+            json_array_remove(subsets, i);
     }
     return true;
 }
 
-json_t *endpoints_desired(const json_t *svc, json_t *const *pods, size_t n_pods,
-                          const json_t *existing, struct timespec now)
+/* podToEndpointAddressForService: the family of the Service's first ipFamily; a Service from
+   an older apiserver without ipFamilies uses its clusterIP's family, or, headless, the pod's. */
+static const char *family_for(const json_t *spec)
+{
+    const char *family = json_string_value(json_array_get(ju_arr(spec, "ipFamilies"), 0));
+    if (family)
+        return family;
+    const char *cip = ju_str(spec, "clusterIP");
+    if (!ju_empty(cip) && strcmp(cip, "None"))
+        return podutil_family_of(cip) ?: "IPv4";
+    return NULL; /* podutil_ip_of_family then takes status.podIP */
+}
+
+/* The EndpointPort of a Service port resolved to port: name omitted when empty. */
+static json_t *endpoint_port(const json_t *sp, int port)
+{
+    json_t *epp = json_object();
+    const char *name = ju_str(sp, "name");
+    if (!ju_empty(name))
+        json_object_set_new(epp, "name", json_string(name));
+    json_object_set_new(epp, "port", json_integer(port));
+    json_object_set_new(epp, "protocol", json_string(ju_str(sp, "protocol") ?: "TCP"));
+    const char *ap = ju_str(sp, "appProtocol");
+    if (ap)
+        json_object_set_new(epp, "appProtocol", json_string(ap));
+    return epp;
+}
+
+/* Record every (address, port) pair the pod serves; false when it serves none. */
+static bool add_pod(struct repack *r, const json_t *svc, const json_t *pod, const char *ip,
+                    bool ready)
 {
     const json_t *spec = ju_obj(svc, "spec");
-    const char *type = ju_str(spec, "type");
-    const json_t *selector = ju_obj(spec, "selector");
-    if ((type && !strcmp(type, "ExternalName")) || !json_object_size(selector))
-        return NULL;
-    const char *ns = ju_meta_str(svc, "namespace");
-    bool publish_not_ready = ju_bool(spec, "publishNotReadyAddresses", false);
-    const char *family = json_string_value(json_array_get(ju_arr(spec, "ipFamilies"), 0));
     const json_t *svc_ports = ju_arr(spec, "ports");
-    const char *cip = ju_str(spec, "clusterIP");
-    bool headless = cip && !strcmp(cip, "None");
-    struct repack r = {0};
-    for (size_t i = 0; i < n_pods; i++) {
-        const json_t *pod = pods[i];
-        const char *pns = ju_meta_str(pod, "namespace");
-        if (!pns || !ns || strcmp(pns, ns) ||
-            !podutil_selector_matches(selector, ju_obj(ju_obj(pod, "metadata"), "labels")))
+    if (!json_array_size(svc_ports)) {
+        /* Only a headless Service may have no ports; its addresses come without. */
+        const char *cip = ju_str(spec, "clusterIP");
+        if (!cip || strcmp(cip, "None"))
+            return false;
+        add_pair(r, address_for(pod, ip, svc), NULL, ready);
+        return true;
+    }
+    bool any = false;
+    size_t k;
+    json_t *sp;
+    json_array_foreach (svc_ports, k, sp) {
+        int port = podutil_resolve_target_port(pod, sp);
+        if (!port)
             continue;
-        if (podutil_is_terminal(pod))
-            continue;
-        if (podutil_is_terminating(pod) && !publish_not_ready)
-            continue;
-        const char *ip = podutil_ip_of_family(pod, family);
-        if (!ip)
-            continue;
-        bool ready = publish_not_ready || podutil_is_ready(pod);
-        if (!json_array_size(svc_ports)) {
-            if (headless)
-                add_pair(&r, address_for(pod, ip, svc), NULL, ready);
-            continue;
-        }
-        size_t k;
-        json_t *sp;
-        json_array_foreach(svc_ports, k, sp) {
-            int port = podutil_resolve_target_port(pod, sp);
-            if (!port)
-                continue;
-            json_t *epp = json_object();
-            const char *name = ju_str(sp, "name");
-            if (!ju_empty(name))
-                json_object_set_new(epp, "name", json_string(name));
-            json_object_set_new(epp, "port", json_integer(port));
-            json_object_set_new(epp, "protocol", json_string(ju_str(sp, "protocol") ?: "TCP"));
-            const char *ap = ju_str(sp, "appProtocol");
-            if (ap)
-                json_object_set_new(epp, "appProtocol", json_string(ap));
-            add_pair(&r, address_for(pod, ip, svc), epp, ready);
+        add_pair(r, address_for(pod, ip, svc), endpoint_port(sp, port), ready);
+        any = true;
+    }
+    return any;
+}
+
+/* Whether the stored Endpoints shows the pod at ip with this readiness, and only so. */
+static bool stored_as(const json_t *existing, const json_t *pod, const char *ip, bool ready)
+{
+    const char *uid = ju_meta_str(pod, "uid") ?: "";
+    const char *keys[2] = {"addresses", "notReadyAddresses"};
+    bool seen = false;
+    size_t i, j;
+    json_t *s, *a;
+    json_array_foreach (ju_arr(existing, "subsets"), i, s) {
+        for (int k = 0; k < 2; k++) {
+            json_array_foreach (ju_arr(s, keys[k]), j, a) {
+                if (strcmp(ju_str(ju_obj(a, "targetRef"), "uid") ?: "", uid))
+                    continue;
+                if (strcmp(ju_str(a, "ip") ?: "", ip) || (k == 0) != ready)
+                    return false;
+                seen = true;
+            }
         }
     }
-    json_t *subsets = repack(&r);
-    repack_free(&r);
+    return seen;
+}
 
+/*
+ * The trigger time of this sync (upstream TriggerTimeTracker): the Service's creation when the
+ * controller meets it first, else the earliest Ready transition among the pods that changed.
+ * Upstream remembers each pod's last transition time between syncs; a pure function reads the
+ * change off the stored Endpoints instead: a pod changed when it is not stored with the same
+ * address and readiness. Pods that went contribute nothing, as upstream (they are not listed).
+ */
+static void note_pod_change(struct podutil_trigger *trigger, const json_t *existing,
+                            const json_t *pod, const char *ip, bool ready)
+{
+    if (existing && !stored_as(existing, pod, ip, ready))
+        podutil_trigger_note_pod(trigger, pod);
+}
+
+static json_t *endpoints_labels(const json_t *svc)
+{
+    const json_t *spec = ju_obj(svc, "spec");
+    const char *cip = ju_str(spec, "clusterIP");
     json_t *labels = json_object();
     json_t *svc_labels = ju_obj(ju_obj(svc, "metadata"), "labels");
     if (svc_labels)
         json_object_update(labels, svc_labels);
     json_object_set_new(labels, "endpoints.kubernetes.io/managed-by",
                         json_string("endpoint-controller"));
-    if (headless || ju_empty(cip))
+    if (ju_empty(cip) || !strcmp(cip, "None"))
         json_object_set_new(labels, "service.kubernetes.io/headless", json_string(""));
-    json_t *annotations = json_object();
-    /* The trigger time: the Service's creation on the first sync, now on later changes (the
-       caller writes only when subsets or labels changed, so an unchanged object keeps its
-       annotation). */
-    char trigger[UTIL_RFC3339_NANO_LEN];
-    if (!existing) {
-        const char *created = ju_meta_str(svc, "creationTimestamp");
-        snprintf(trigger, sizeof(trigger), "%s", created ? created : "");
-    } else {
-        util_format_time_nano(now, trigger);
+    return labels;
+}
+
+json_t *endpoints_desired(const json_t *svc, json_t *const *pods, size_t n_pods,
+                          const json_t *existing, struct timespec now)
+{
+    (void)now; /* the trigger time comes from the objects, never from the clock */
+    const json_t *spec = ju_obj(svc, "spec");
+    const char *type = ju_str(spec, "type");
+    if ((type && !strcmp(type, "ExternalName")) || !json_object_size(ju_obj(spec, "selector")))
+        return NULL;
+    bool publish_not_ready = ju_bool(spec, "publishNotReadyAddresses", false);
+    const char *family = family_for(spec);
+    struct podutil_trigger trigger = {0};
+    if (!existing)
+        podutil_trigger_note(&trigger, ju_meta_str(svc, "creationTimestamp"));
+    struct repack r = {0};
+    for (size_t i = 0; i < n_pods; i++) {
+        const json_t *pod = pods[i];
+        if (!podutil_selected_by(pod, svc) ||
+            !podutil_should_be_in_endpoints(pod, publish_not_ready))
+            continue;
+        const char *ip = podutil_ip_of_family(pod, family);
+        if (!ip)
+            continue;
+        bool ready = publish_not_ready || podutil_is_ready(pod);
+        if (add_pod(&r, svc, pod, ip, ready))
+            note_pod_change(&trigger, existing, pod, ip, ready);
     }
-    if (trigger[0])
-        json_object_set_new(annotations, "endpoints.kubernetes.io/last-change-trigger-time",
-                            json_string(trigger));
+    json_t *subsets = repack(&r);
+    repack_free(&r);
+
+    json_t *annotations = json_object();
+    podutil_trigger_annotate(&trigger, annotations);
     if (truncate_subsets(subsets))
         json_object_set_new(annotations, "endpoints.kubernetes.io/over-capacity",
                             json_string("truncated"));
-    json_t *ep = json_pack("{s:s,s:s,s:{s:s,s:s,s:o,s:o}}", "kind", "Endpoints", "apiVersion",
-                           "v1", "metadata", "name", ju_meta_str(svc, "name") ?: "", "namespace",
-                           ns ? ns : "", "labels", labels, "annotations", annotations);
+    const char *ns = ju_meta_str(svc, "namespace");
+    json_t *ep =
+        json_pack("{s:s,s:s,s:{s:s,s:s,s:o,s:o}}", "kind", "Endpoints", "apiVersion", "v1",
+                  "metadata", "name", ju_meta_str(svc, "name") ?: "", "namespace", ns ? ns : "",
+                  "labels", endpoints_labels(svc), "annotations", annotations);
     if (json_array_size(subsets))
         json_object_set_new(ep, "subsets", subsets);
     else

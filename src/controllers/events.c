@@ -137,7 +137,6 @@ static void record_event(struct controllers *c, const json_t *obj, const char *f
     char *key = event_key(ev);
     struct event_seen *seen = find_seen(c, key);
     if (seen && !count_again(c, seen, ts, manager)) {
-        free(key);
         json_decref(ev);
     } else if (!ctl_create(c, c->res_events, ev, manager, NULL)) {
         if (!seen) {

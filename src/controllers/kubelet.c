@@ -4,7 +4,8 @@
  * a new Pod is bound to a Node (round robin, or its own spec.nodeName), gets an address from
  * its node's /24 of --pod-cidr (never one in use), and turns Running and Ready, after
  * --pod-ready-delay when set. A deleted Pod (deletionTimestamp set) is removed once its
- * simulated containers have stopped: at most a second later, or at once with grace 0.
+ * simulated containers have stopped: about two seconds later (a grace period shorter than that
+ * sooner), or at once with grace 0.
  */
 #include "ctl.h"
 
@@ -22,7 +23,7 @@
 #include <sys/utsname.h>
 
 /* How long simulated containers take to stop after a graceful delete. */
-#define STOP_SECONDS 1.0
+#define STOP_SECONDS 2.0
 #define KUBELET_VERSION "v1.33.0"
 
 static uint32_t ip4(const char *s)

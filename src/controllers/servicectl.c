@@ -18,10 +18,10 @@
 #include <stdlib.h>
 #include <string.h>
 
-#define SLICE_MANAGED_BY "endpointslice.kubernetes.io/managed-by"
-#define SLICE_CONTROLLER "endpointslice-controller.k8s.io"
+#define SLICE_MANAGED_BY  "endpointslice.kubernetes.io/managed-by"
+#define SLICE_CONTROLLER  "endpointslice-controller.k8s.io"
 #define MIRROR_CONTROLLER "endpointslicemirroring-controller.k8s.io"
-#define SERVICE_NAME "kubernetes.io/service-name"
+#define SERVICE_NAME      "kubernetes.io/service-name"
 
 /* The stored form a controller-built object would take (canonical key order and omit rules). */
 static json_t *canonical(struct controllers *c, const struct api_resource *res, const json_t *o)
@@ -30,16 +30,63 @@ static json_t *canonical(struct controllers *c, const struct api_resource *res, 
     return r ? r : json_deep_copy(o);
 }
 
+/* a[key] and b[key] are equal, a missing member, null and an empty map or list counting as
+   the same (storage drops empty ones). */
 static bool same_field(const json_t *a, const json_t *b, const char *key)
 {
     json_t *x = json_object_get(a, key), *y = json_object_get(b, key);
-    if (json_is_null(x))
+    if (json_is_null(x) || (json_is_object(x) && !json_object_size(x)) ||
+        (json_is_array(x) && !json_array_size(x)))
         x = NULL;
-    if (json_is_null(y))
+    if (json_is_null(y) || (json_is_object(y) && !json_object_size(y)) ||
+        (json_is_array(y) && !json_array_size(y)))
         y = NULL;
     if (!x || !y)
         return x == y;
     return json_equal(x, y);
+}
+
+/* dst[key] = src[key], or no dst[key] when src has none (the canonical form drops empty
+   members, and a member that went must go from the stored object too). */
+static void copy_field(json_t *dst, const json_t *src, const char *key)
+{
+    json_t *v = json_object_get(src, key);
+    if (v)
+        json_object_set(dst, key, v);
+    else
+        json_object_del(dst, key);
+}
+
+#define TRIGGER_TIME  "endpoints.kubernetes.io/last-change-trigger-time"
+#define OVER_CAPACITY "endpoints.kubernetes.io/over-capacity"
+
+static bool same_annotation(const json_t *meta_a, const json_t *meta_b, const char *key)
+{
+    const char *x = ju_str(ju_obj(meta_a, "annotations"), key);
+    const char *y = ju_str(ju_obj(meta_b, "annotations"), key);
+    return (!x && !y) || (x && y && !strcmp(x, y));
+}
+
+/* The annotations the endpoints controller owns take the wanted values, or go when not wanted
+   (upstream deletes the trigger time when there is none, and over-capacity when under it);
+   the user's other annotations stay. */
+static void set_controller_annotations(json_t *meta, const json_t *want)
+{
+    json_t *ann = json_object_get(meta, "annotations");
+    if (!json_is_object(ann)) {
+        ann = json_object();
+        json_object_set_new(meta, "annotations", ann);
+    }
+    const char *keys[2] = {TRIGGER_TIME, OVER_CAPACITY};
+    for (int k = 0; k < 2; k++) {
+        const char *v = ju_str(want, keys[k]);
+        if (v)
+            json_object_set_new(ann, keys[k], json_string(v));
+        else
+            json_object_del(ann, keys[k]);
+    }
+    if (!json_object_size(ann))
+        json_object_del(meta, "annotations");
 }
 
 static void sync_endpoints(struct controllers *c, const json_t *svc, struct store_obj **pods,
@@ -63,23 +110,16 @@ static void sync_endpoints(struct controllers *c, const json_t *svc, struct stor
         return;
     }
     const json_t *cm = ju_obj(cur->json, "metadata"), *wm = ju_obj(cw, "metadata");
-    if (same_field(cur->json, cw, "subsets") && same_field(cm, wm, "labels")) {
+    if (same_field(cur->json, cw, "subsets") && same_field(cm, wm, "labels") &&
+        same_annotation(cm, wm, OVER_CAPACITY)) {
         json_decref(cw);
         store_obj_unref(cur);
-        return; /* nothing changed: no write */
+        return; /* nothing changed: no write (the trigger time alone never makes one) */
     }
     json_t *upd = json_deep_copy(cur->json);
     json_t *um = ju_ensure_obj(upd, "metadata");
-    json_object_set(um, "labels", json_object_get(wm, "labels"));
-    json_t *ann = json_object_get(um, "annotations");
-    if (!json_is_object(ann)) {
-        ann = json_object();
-        json_object_set_new(um, "annotations", ann);
-    }
-    json_object_update(ann, ju_obj(wm, "annotations"));
-    if (!ju_obj(ju_obj(cw, "metadata"), "annotations") ||
-        !ju_str(ju_obj(wm, "annotations"), "endpoints.kubernetes.io/over-capacity"))
-        json_object_del(ann, "endpoints.kubernetes.io/over-capacity");
+    copy_field(um, wm, "labels");
+    set_controller_annotations(um, ju_obj(wm, "annotations"));
     if (json_object_get(cw, "subsets"))
         json_object_set(upd, "subsets", json_object_get(cw, "subsets"));
     else
@@ -115,7 +155,7 @@ static void apply_slices(struct controllers *c, json_t *want, struct store_obj *
     bool *kept = xcalloc(n_have + 1, sizeof(bool));
     size_t i;
     json_t *slice;
-    json_array_foreach(want, i, slice) {
+    json_array_foreach (want, i, slice) {
         json_t *cs = canonical(c, c->res_slices, slice);
         const char *name = ju_meta_str(cs, "name");
         struct store_obj *cur = NULL;
@@ -131,17 +171,17 @@ static void apply_slices(struct controllers *c, json_t *want, struct store_obj *
         const json_t *cm = ju_obj(cur->json, "metadata"), *wm = ju_obj(cs, "metadata");
         if (same_field(cur->json, cs, "addressType") && same_field(cur->json, cs, "endpoints") &&
             same_field(cur->json, cs, "ports") && same_field(cm, wm, "labels") &&
-            same_field(cm, wm, "ownerReferences")) {
+            same_field(cm, wm, "annotations") && same_field(cm, wm, "ownerReferences")) {
             json_decref(cs);
             continue;
         }
         json_t *upd = json_deep_copy(cur->json);
         json_t *um = ju_ensure_obj(upd, "metadata");
-        json_object_set(um, "labels", json_object_get(wm, "labels"));
-        json_object_set(um, "annotations", json_object_get(wm, "annotations"));
-        json_object_set(um, "ownerReferences", json_object_get(wm, "ownerReferences"));
-        json_object_set(upd, "endpoints", json_object_get(cs, "endpoints"));
-        json_object_set(upd, "ports", json_object_get(cs, "ports"));
+        copy_field(um, wm, "labels");
+        copy_field(um, wm, "annotations");
+        copy_field(um, wm, "ownerReferences");
+        copy_field(upd, cs, "endpoints");
+        copy_field(upd, cs, "ports");
         json_decref(cs);
         ctl_update(c, c->res_slices, upd, NULL, manager, false);
     }
@@ -164,8 +204,8 @@ static void sync_slices(struct controllers *c, const json_t *svc, struct store_o
         pl[i] = pods[i]->json;
     for (size_t i = 0; i < n_have; i++)
         hl[i] = have[i]->json;
-    json_t *want = endpointslices_desired(svc, pl, np, hl, n_have,
-                                          c->cfg.max_endpoints_per_slice, util_now());
+    json_t *want =
+        endpointslices_desired(svc, pl, np, hl, n_have, c->cfg.max_endpoints_per_slice, util_now());
     free(pl);
     free(hl);
     if (!want)
@@ -175,7 +215,7 @@ static void sync_slices(struct controllers *c, const json_t *svc, struct store_o
     ctl_list_free(have, n_have);
 }
 
-/* ---- load balancers --------------------------------------------------------------------------- */
+/* ---- load balancers -------------------------------------------------------------------------- */
 
 static uint32_t parse_ip4(const char *s, bool *ok)
 {
@@ -196,8 +236,8 @@ static void lb_recount(struct controllers *c)
     for (size_t i = 0; i < n; i++) {
         size_t k;
         json_t *ing;
-        json_array_foreach(ju_arr(ju_obj(ju_obj(svcs[i]->json, "status"), "loadBalancer"),
-                                  "ingress"), k, ing) {
+        json_array_foreach (
+            ju_arr(ju_obj(ju_obj(svcs[i]->json, "status"), "loadBalancer"), "ingress"), k, ing) {
             bool ok;
             uint32_t v = parse_ip4(ju_str(ing, "ip") ?: "", &ok);
             if (ok && v >= c->lb_first && v <= c->lb_last)
@@ -262,8 +302,8 @@ static void delete_load_balancer(struct controllers *c, const json_t *svc)
     if (ctl_remove_finalizer(c, c->res_service, svc, LB_FINALIZER, "service-controller") ||
         deleting || !has_ingress(svc))
         return;
-    struct store_obj *now = ctl_get(c, c->res_service, ju_meta_str(svc, "namespace"),
-                                    ju_meta_str(svc, "name"));
+    struct store_obj *now =
+        ctl_get(c, c->res_service, ju_meta_str(svc, "namespace"), ju_meta_str(svc, "name"));
     if (!now)
         return;
     json_t *obj = json_deep_copy(now->json);
@@ -323,8 +363,8 @@ static void sync_load_balancer(struct controllers *c, const json_t *svc)
     snprintf(ip, sizeof(ip), "%u.%u.%u.%u", pick >> 24, (pick >> 16) & 255, (pick >> 8) & 255,
              pick & 255);
     /* The finalizer update made a new version: write the status onto that one. */
-    struct store_obj *now = ctl_get(c, c->res_service, ju_meta_str(svc, "namespace"),
-                                    ju_meta_str(svc, "name"));
+    struct store_obj *now =
+        ctl_get(c, c->res_service, ju_meta_str(svc, "namespace"), ju_meta_str(svc, "name"));
     if (!now)
         return;
     json_t *obj = json_deep_copy(now->json);
@@ -370,13 +410,13 @@ static json_t *mirror_desired(const json_t *svc, const json_t *ep, struct store_
     size_t used = 0;
     size_t i;
     json_t *subset;
-    json_array_foreach(ju_arr(ep, "subsets"), i, subset) {
+    json_array_foreach (ju_arr(ep, "subsets"), i, subset) {
         json_t *eps[2] = {json_array(), json_array()}; /* IPv4, IPv6 */
         const char *keys[2] = {"addresses", "notReadyAddresses"};
         for (int k = 0; k < 2; k++) {
             size_t j;
             json_t *a;
-            json_array_foreach(ju_arr(subset, keys[k]), j, a) {
+            json_array_foreach (ju_arr(subset, keys[k]), j, a) {
                 const char *ip = ju_str(a, "ip");
                 if (!ip)
                     continue;
@@ -384,8 +424,10 @@ static json_t *mirror_desired(const json_t *svc, const json_t *ep, struct store_
                 if (json_array_size(eps[fam]) >= 1000)
                     continue; /* at most 1000 addresses mirrored per subset */
                 bool ready = k == 0;
-                json_t *e = json_pack("{s:[s],s:{s:b,s:b,s:b}}", "addresses", ip, "conditions",
-                                      "ready", ready, "serving", ready, "terminating", 0);
+                /* addressToEndpoint (endpointslicemirroring utils.go): only the ready
+                   condition; serving and terminating stay unset. */
+                json_t *e =
+                    json_pack("{s:[s],s:{s:b}}", "addresses", ip, "conditions", "ready", ready);
                 if (ju_str(a, "hostname"))
                     json_object_set_new(e, "hostname", json_string(ju_str(a, "hostname")));
                 if (ju_obj(a, "targetRef"))
@@ -398,10 +440,10 @@ static json_t *mirror_desired(const json_t *svc, const json_t *ep, struct store_
         json_t *ports = json_array();
         size_t j;
         json_t *p;
-        json_array_foreach(ju_arr(subset, "ports"), j, p) {
-            json_t *sp = json_pack("{s:s,s:s,s:I}", "name", ju_str(p, "name") ?: "", "protocol",
-                                   ju_str(p, "protocol") ?: "TCP", "port",
-                                   (json_int_t)ju_int(p, "port", 0));
+        json_array_foreach (ju_arr(subset, "ports"), j, p) {
+            json_t *sp =
+                json_pack("{s:s,s:s,s:I}", "name", ju_str(p, "name") ?: "", "protocol",
+                          ju_str(p, "protocol") ?: "TCP", "port", (json_int_t)ju_int(p, "port", 0));
             if (ju_str(p, "appProtocol"))
                 json_object_set_new(sp, "appProtocol", json_string(ju_str(p, "appProtocol")));
             json_array_append_new(ports, sp);
@@ -414,21 +456,22 @@ static json_t *mirror_desired(const json_t *svc, const json_t *ep, struct store_
             json_t *labels = json_object();
             const char *k;
             json_t *v;
-            json_object_foreach(ju_obj(em, "labels"), k, v) json_object_set(labels, k, v);
+            json_object_foreach (ju_obj(em, "labels"), k, v)
+                json_object_set(labels, k, v);
             json_object_set_new(labels, SERVICE_NAME, json_string(ju_meta_str(svc, "name")));
             json_object_set_new(labels, SLICE_MANAGED_BY, json_string(MIRROR_CONTROLLER));
             json_t *ann = json_object();
-            json_object_foreach(ju_obj(em, "annotations"), k, v) {
+            json_object_foreach (ju_obj(em, "annotations"), k, v) {
                 if (strcmp(k, "kubectl.kubernetes.io/last-applied-configuration") &&
                     strcmp(k, "endpoints.kubernetes.io/last-change-trigger-time"))
                     json_object_set(ann, k, v);
             }
-            json_t *meta = json_pack(
-                "{s:s,s:o,s:o,s:[{s:s,s:s,s:s,s:s,s:b,s:b}]}", "namespace",
-                ju_meta_str(ep, "namespace") ?: "", "labels", labels, "annotations", ann,
-                "ownerReferences", "apiVersion", "v1", "kind", "Endpoints", "name",
-                ju_meta_str(ep, "name") ?: "", "uid", ju_meta_str(ep, "uid") ?: "",
-                "controller", 1, "blockOwnerDeletion", 1);
+            json_t *meta =
+                json_pack("{s:s,s:o,s:o,s:[{s:s,s:s,s:s,s:s,s:b,s:b}]}", "namespace",
+                          ju_meta_str(ep, "namespace") ?: "", "labels", labels, "annotations", ann,
+                          "ownerReferences", "apiVersion", "v1", "kind", "Endpoints", "name",
+                          ju_meta_str(ep, "name") ?: "", "uid", ju_meta_str(ep, "uid") ?: "",
+                          "controller", 1, "blockOwnerDeletion", 1);
             if (used < n_have) {
                 json_object_set_new(meta, "name",
                                     json_string(ju_meta_str(have[used++]->json, "name")));
@@ -437,11 +480,10 @@ static json_t *mirror_desired(const json_t *svc, const json_t *ep, struct store_
                 json_object_set_new(meta, "generateName", json_string(gen));
                 free(gen);
             }
-            json_array_append_new(out, json_pack("{s:s,s:s,s:o,s:s,s:o,s:O}", "kind",
-                                                 "EndpointSlice", "apiVersion",
-                                                 "discovery.k8s.io/v1", "metadata", meta,
-                                                 "addressType", fam ? "IPv6" : "IPv4",
-                                                 "endpoints", eps[fam], "ports", ports));
+            json_array_append_new(
+                out, json_pack("{s:s,s:s,s:o,s:s,s:o,s:O}", "kind", "EndpointSlice", "apiVersion",
+                               "discovery.k8s.io/v1", "metadata", meta, "addressType",
+                               fam ? "IPv6" : "IPv4", "endpoints", eps[fam], "ports", ports));
         }
         json_decref(ports);
     }

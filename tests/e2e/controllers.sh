@@ -13,7 +13,7 @@
 . "$(dirname "$0")/helpers.sh"
 
 start_server --nodes 3 --pod-cidr 10.250.0.0/16 --load-balancer-ip-range 192.0.2.10-192.0.2.11
-spawn_server slow --pod-ready-delay 1s
+spawn_server slow --pod-ready-delay 2s
 SLOW_URL=$SPAWN_URL
 
 # ---- helpers ------------------------------------------------------------------------------------
@@ -176,12 +176,12 @@ t_readiness() {
     local seen_ep=no seen_slice=no
     poll 3 /api/v1/namespaces/default/pods/slow-1 "b['status'].get('podIP') and b['status'].get('phase') == 'Running'"
     ip=$(jq_get .status.podIP)
-    wait_until 1 check "$eps" "[a['ip'] for s in b.get('subsets', []) for a in s.get('notReadyAddresses', [])] == ['$ip'] and not any(s.get('addresses') for s in b.get('subsets', []))" && seen_ep=yes
-    wait_until 1 check "$slices" "len(items) == 1 and [e['conditions'] for e in items[0]['endpoints'] or []] == [{'ready': False, 'serving': False, 'terminating': False}]" && seen_slice=yes
+    wait_until 2 check "$eps" "[a['ip'] for s in b.get('subsets', []) for a in s.get('notReadyAddresses', [])] == ['$ip'] and not any(s.get('addresses') for s in b.get('subsets', []))" && seen_ep=yes
+    wait_until 2 check "$slices" "len(items) == 1 and [e['conditions'] for e in items[0]['endpoints'] or []] == [{'ready': False, 'serving': False, 'terminating': False}]" && seen_slice=yes
     wait "$watcher"
     [ -s "$WORK/ready-at" ] || fail "the pod never turned Ready"
     t1=$(cat "$WORK/ready-at")
-    [ $((t1 - t0)) -ge 900 ] || fail "the pod turned Ready about $((t1 - t0)) ms after its creation, before --pod-ready-delay 1s"
+    [ $((t1 - t0)) -ge 1900 ] || fail "the pod turned Ready about $((t1 - t0)) ms after its creation, before --pod-ready-delay 2s"
     [ $seen_ep = yes ] || fail "the not-ready pod was never in notReadyAddresses"
     [ $seen_slice = yes ] || fail "the not-ready pod was never a not-ready slice endpoint"
     req GET /api/v1/namespaces/default/pods/slow-1
@@ -215,7 +215,7 @@ t_graceful_delete() {
     poll 2 "/apis/discovery.k8s.io/v1/namespaces/grace/endpointslices?labelSelector=kubernetes.io%2Fservice-name%3Dg" \
         "len(items) == 1 and not items[0]['endpoints']"
 
-    # The simulated kubelet stops the containers in about a second (kubelet.c STOP_SECONDS), as a
+    # The simulated kubelet stops the containers in about two seconds (kubelet.c STOP_SECONDS), as a
     # kubelet takes a while to stop them: the pod stays, terminating, well past the request,
     # whenever in the second the request comes.
     pod grace g-3 g
