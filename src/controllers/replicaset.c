@@ -101,8 +101,8 @@ static int rank(const json_t *pod)
 
 static int cmp_delete_order(const void *pa, const void *pb)
 {
-    const json_t *a = (*(struct store_obj *const *)pa)->json;
-    const json_t *b = (*(struct store_obj *const *)pb)->json;
+    const json_t *a = store_obj_json(*(struct store_obj *const *)pa);
+    const json_t *b = store_obj_json(*(struct store_obj *const *)pb);
     int d = rank(a) - rank(b);
     if (d)
         return d;
@@ -135,9 +135,9 @@ static void update_status(struct controllers *c, const json_t *rs, struct store_
     long long replicas = 0, labeled = 0, ready = 0;
     for (size_t i = 0; i < n; i++) {
         replicas++;
-        if (labels_include(ju_obj(ju_obj(pods[i]->json, "metadata"), "labels"), tmpl_labels))
+        if (labels_include(ju_obj(ju_obj(store_obj_json(pods[i]), "metadata"), "labels"), tmpl_labels))
             labeled++;
-        if (podutil_is_ready(pods[i]->json))
+        if (podutil_is_ready(store_obj_json(pods[i])))
             ready++;
     }
     json_t *obj = json_deep_copy(rs);
@@ -159,7 +159,7 @@ void rs_sync(struct controllers *c, const char *ns, const char *name)
     struct store_obj *ro = ctl_get(c, c->res_rs, ns, name);
     if (!ro)
         return;
-    const json_t *rs = ro->json;
+    const json_t *rs = store_obj_json(ro);
     char *msg = NULL;
     struct label_selector *sel =
         label_selector_from_json(ju_obj(ju_obj(rs, "spec"), "selector"), &msg);
@@ -175,7 +175,7 @@ void rs_sync(struct controllers *c, const char *ns, const char *name)
     struct store_obj **mine = xcalloc(np + 1, sizeof(*mine));
     size_t n_mine = 0;
     for (size_t i = 0; i < np; i++) {
-        const json_t *pod = pods[i]->json;
+        const json_t *pod = store_obj_json(pods[i]);
         const json_t *labels = ju_obj(ju_obj(pod, "metadata"), "labels");
         const json_t *ref = controller_ref(pod);
         bool match = label_selector_matches(sel, labels);
@@ -203,13 +203,13 @@ void rs_sync(struct controllers *c, const char *ns, const char *name)
             if (ctl_create(c, c->res_pods, pod_from_template(rs), COMPONENT, &created))
                 break;
             ctl_event(c, rs, "Normal", "SuccessfulCreate", COMPONENT, "Created pod: %s",
-                      ju_meta_str(created->json, "name"));
+                      ju_meta_str(store_obj_json(created), "name"));
             store_obj_unref(created);
         }
     } else if (!deleting && diff < 0) {
         qsort(mine, n_mine, sizeof(*mine), cmp_delete_order);
         for (long long k = 0; k < -diff && (size_t)k < n_mine; k++) {
-            const char *pname = ju_meta_str(mine[k]->json, "name");
+            const char *pname = ju_meta_str(store_obj_json(mine[k]), "name");
             if (!ctl_delete(c, c->res_pods, ns, pname, NULL, -1))
                 ctl_event(c, rs, "Normal", "SuccessfulDelete", COMPONENT, "Deleted pod: %s",
                           pname);

@@ -46,12 +46,12 @@ static int create(struct store *st, const char *key, const char *label)
 static const char *rv_of(const struct store_obj *o)
 {
     return json_string_value(
-        json_object_get(json_object_get(o->json, "metadata"), "resourceVersion"));
+        json_object_get(json_object_get(store_obj_json(o), "metadata"), "resourceVersion"));
 }
 
 static const char *type_of(const struct store_obj *o)
 {
-    return json_string_value(json_object_get(json_object_get(o->json, "spec"), "type"));
+    return json_string_value(json_object_get(json_object_get(store_obj_json(o), "spec"), "type"));
 }
 
 Test(store, new_store_is_empty_at_revision_zero)
@@ -584,7 +584,7 @@ static void *work(void *arg)
         /* Optimistic concurrency on one shared key: read, add one, write if unchanged. */
         for (;;) {
             struct store_obj *cur = store_get(w->st, "shared");
-            json_int_t n = json_integer_value(json_object_get(cur->json, "n"));
+            json_int_t n = json_integer_value(json_object_get(store_obj_json(cur), "n"));
             uint64_t rv = cur->rv;
             store_obj_unref(cur);
             int rc = write_op(w->st, STORE_OP_UPDATE, "shared",
@@ -621,7 +621,7 @@ Test(store, concurrent_writers_serialise_on_one_revision_counter)
     cr_expect_eq(store_revision(st), writes, "one revision per successful write");
     cr_expect_eq(store_count(st, "own/"), THREADS * PER_THREAD);
     struct store_obj *shared = store_get(st, "shared");
-    cr_expect_eq(json_integer_value(json_object_get(shared->json, "n")), THREADS * PER_THREAD,
+    cr_expect_eq(json_integer_value(json_object_get(store_obj_json(shared), "n")), THREADS * PER_THREAD,
                  "no increment lost");
     store_obj_unref(shared);
     /* The log holds every commit once, with no gap and no repeat. */
