@@ -637,3 +637,39 @@ Test(store, concurrent_writers_serialise_on_one_revision_counter)
     free(ev);
     store_free(st);
 }
+
+/*
+ * Trees are a cache of the bytes: past STORE_TREE_BUDGET, those of objects only the store
+ * holds are freed as writes go on, parsed again on the next use, and never taken from an
+ * object a reader still holds.
+ */
+Test(store, trees_over_the_budget_are_freed_unless_held_and_come_back_equal)
+{
+    struct store *st = new_store(16);
+    cr_assert_eq(create(st, "services/default/held", "held"), STORE_OK);
+    struct store_obj *held = store_get(st, "services/default/held");
+    json_t *held_tree = store_obj_json(held);
+    char key[64];
+    for (int i = 0; i < STORE_TREE_BUDGET + 2048; i++) {
+        snprintf(key, sizeof(key), "services/default/s%05d", i);
+        cr_assert_eq(create(st, key, "ClusterIP"), STORE_OK);
+    }
+    /* The early objects are long out of the event log and held by nobody: their trees went. */
+    struct store_obj *early = store_get(st, "services/default/s00000");
+    cr_assert_not_null(early);
+    cr_expect_null(atomic_load(&early->tree), "an unused tree over the budget was kept");
+    json_t *again = store_obj_json(early);
+    json_t *want = svc("s00000", "ClusterIP");
+    json_object_set_new(json_object_get(want, "metadata"), "resourceVersion",
+                        json_string(rv_of(early)));
+    cr_expect(json_equal(again, want), "the tree parsed again differs from the one written");
+    cr_expect_eq(store_obj_json(early), again, "a parsed tree is kept while it is in use");
+    json_decref(want);
+    store_obj_unref(early);
+    /* The held object kept its tree all along. */
+    cr_expect_eq(atomic_load(&held->tree), held_tree);
+    cr_expect_str_eq(json_string_value(json_object_get(json_object_get(held_tree, "spec"), "type")),
+                     "held");
+    store_obj_unref(held);
+    store_free(st);
+}
