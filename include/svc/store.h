@@ -23,17 +23,37 @@
 
 typedef struct json_t json_t;
 
-/* A committed object. Shared and immutable: take a reference to keep it. */
+/*
+ * A committed object. Shared and immutable: take a reference to keep it.
+ *
+ * The bytes are the object; its tree is derived from them on demand (store_obj_json) and kept
+ * only while it is likely to be used again: the store frees the trees of objects nobody but the
+ * store itself references once more than STORE_TREE_BUDGET of them are kept, so that memory
+ * grows with the serialised size of the data and not with jansson's several-times larger trees.
+ */
 struct store_obj {
     atomic_int refs;
-    uint64_t rv;  /* the object's resourceVersion */
-    json_t *json; /* the object, metadata.resourceVersion included; never modified */
-    char *bytes;  /* json serialised compactly (kind and apiVersion first) */
+    atomic_int log_refs; /* how many of refs the event log holds (store-private) */
+    bool in_map;         /* one of refs is the map's (store-private, under the store lock) */
+    uint64_t rv;         /* the object's resourceVersion */
+    _Atomic(json_t *) tree; /* private: use store_obj_json() */
+    char *bytes;  /* the object serialised compactly (kind and apiVersion first) */
     size_t len;
     size_t body_off; /* "{" + bytes[body_off..] is the object without kind and apiVersion,
                         as list items are written */
     char *key;
 };
+
+/* How many objects in the map or the event log may keep their tree at once (more are freed
+   as soon as no reader holds them). */
+#define STORE_TREE_BUDGET 4096
+
+/*
+ * The object as a jansson tree, metadata.resourceVersion included: parsed from the bytes on
+ * first use and shared. Borrowed: valid while the caller holds a reference to obj. Never
+ * modify it (copy it first). Thread-safe.
+ */
+json_t *store_obj_json(const struct store_obj *obj);
 
 struct store_obj *store_obj_ref(struct store_obj *obj);
 void store_obj_unref(struct store_obj *obj);

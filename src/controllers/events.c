@@ -91,7 +91,7 @@ static int count_again(struct controllers *c, const struct event_seen *seen, con
     struct store_obj *old = ctl_get(c, c->res_events, seen->ns, seen->name);
     if (!old)
         return -1; /* deleted since (or expired): record a new one */
-    json_t *ev = json_deep_copy(old->json);
+    json_t *ev = json_deep_copy(store_obj_json(old));
     store_obj_unref(old);
     json_object_set_new(ev, "count", json_integer(ju_int(ev, "count", 1) + 1));
     json_object_set_new(ev, "lastTimestamp", json_string(ts));

@@ -39,8 +39,8 @@ static void for_dependents(struct controllers *c, const char *ns, const char *ui
             size_t n;
             struct store_obj **items = ctl_list(c, res, res->namespaced && *ns ? ns : NULL, &n);
             for (size_t i = 0; i < n; i++)
-                if (refers_to(items[i]->json, uid))
-                    fn(c, res, items[i]->json, uid);
+                if (refers_to(store_obj_json(items[i]), uid))
+                    fn(c, res, store_obj_json(items[i]), uid);
             ctl_list_free(items, n);
         }
     }
@@ -85,7 +85,7 @@ static bool has_dependents(struct controllers *c, const char *ns, const char *ui
             struct store_obj **items = ctl_list(c, res, res->namespaced && *ns ? ns : NULL, &n);
             bool found = false;
             for (size_t i = 0; i < n && !found; i++)
-                found = refers_to(items[i]->json, uid);
+                found = refers_to(store_obj_json(items[i]), uid);
             ctl_list_free(items, n);
             if (found)
                 return true;
@@ -110,7 +110,7 @@ void gc_finalize(struct controllers *c, const char *key)
     struct store_obj *o = store_get(c->store, key);
     if (!o)
         return;
-    const json_t *obj = o->json;
+    const json_t *obj = store_obj_json(o);
     const json_t *fins = ju_arr(ju_obj(obj, "metadata"), "finalizers");
     const char *uid = ju_meta_str(obj, "uid");
     const char *ns = ju_meta_str(obj, "namespace");

@@ -167,7 +167,7 @@ void kubelet_start(struct controllers *c)
         if (!node)
             ctl_create(c, c->res_nodes, node_object(n, cidr, now), "kubelet", &node);
         if (node)
-            ensure_node_lease(c, node->json, now);
+            ensure_node_lease(c, store_obj_json(node), now);
         store_obj_unref(node);
         free(cidr);
     }
@@ -177,7 +177,7 @@ void kubelet_start(struct controllers *c)
     for (size_t i = 0; i < np; i++) {
         size_t k;
         json_t *e;
-        json_array_foreach(ju_arr(ju_obj(pods[i]->json, "status"), "podIPs"), k, e)
+        json_array_foreach(ju_arr(ju_obj(store_obj_json(pods[i]), "status"), "podIPs"), k, e)
             mark_ip(c, ju_str(e, "ip"), true);
     }
     ctl_list_free(pods, np);
@@ -453,7 +453,7 @@ void kubelet_sync_pod(struct controllers *c, const char *ns, const char *name)
     struct store_obj *o = ctl_get(c, c->res_pods, ns, name);
     if (!o)
         return;
-    const json_t *pod = o->json;
+    const json_t *pod = store_obj_json(o);
     const json_t *spec = ju_obj(pod, "spec");
     const char *node_name = ju_str(spec, "nodeName");
     char now_ts[UTIL_RFC3339_LEN];

@@ -267,7 +267,7 @@ static void enqueue_services_selecting(struct controllers *c, const char *ns, co
     const json_t *la = ju_obj(ju_obj(a, "metadata"), "labels");
     const json_t *lb = ju_obj(ju_obj(b, "metadata"), "labels");
     for (size_t i = 0; i < n; i++) {
-        const json_t *sel = ju_obj(ju_obj(svcs[i]->json, "spec"), "selector");
+        const json_t *sel = ju_obj(ju_obj(store_obj_json(svcs[i]), "spec"), "selector");
         if (!json_object_size(sel))
             continue;
         bool hit = false;
@@ -288,7 +288,7 @@ static void enqueue_services_selecting(struct controllers *c, const char *ns, co
             hit = all;
         }
         if (hit)
-            ctl_enqueue(c, WORK_SERVICE, ns, ju_meta_str(svcs[i]->json, "name"));
+            ctl_enqueue(c, WORK_SERVICE, ns, ju_meta_str(store_obj_json(svcs[i]), "name"));
     }
     ctl_list_free(svcs, n);
 }
@@ -343,8 +343,8 @@ static void dispatch(struct controllers *c, const struct store_event *ev)
     bool namespaced = r ? r->namespaced : strchr(slash + 1, '/') != NULL;
     if (!split_key(key, res, sizeof(res), ns, sizeof(ns), name, sizeof(name), namespaced))
         return;
-    const json_t *now = ev->type == STORE_DELETED ? NULL : ev->obj->json;
-    const json_t *before = ev->prev ? ev->prev->json : NULL;
+    const json_t *now = ev->type == STORE_DELETED ? NULL : store_obj_json(ev->obj);
+    const json_t *before = ev->prev ? store_obj_json(ev->prev) : NULL;
     if (r == c->res_service) {
         ctl_enqueue(c, WORK_SERVICE, ns, name);
         ctl_enqueue(c, WORK_MIRROR, ns, name);
@@ -359,17 +359,17 @@ static void dispatch(struct controllers *c, const struct store_event *ev)
         size_t n;
         struct store_obj **rss = ctl_list(c, c->res_rs, ns, &n);
         for (size_t i = 0; i < n; i++)
-            ctl_enqueue(c, WORK_RS, ns, ju_meta_str(rss[i]->json, "name"));
+            ctl_enqueue(c, WORK_RS, ns, ju_meta_str(store_obj_json(rss[i]), "name"));
         ctl_list_free(rss, n);
         if (ev->type == STORE_DELETED)
-            kubelet_forget_pod(c, ev->obj->json);
+            kubelet_forget_pod(c, store_obj_json(ev->obj));
     } else if (r == c->res_rs) {
         ctl_enqueue(c, WORK_RS, ns, name);
     } else if (r == c->res_endpoints) {
         ctl_enqueue(c, WORK_SERVICE, ns, name);
         ctl_enqueue(c, WORK_MIRROR, ns, name);
     } else if (r == c->res_slices) {
-        const char *svc = ju_str(ju_obj(ju_obj(ev->obj->json, "metadata"), "labels"),
+        const char *svc = ju_str(ju_obj(ju_obj(store_obj_json(ev->obj), "metadata"), "labels"),
                                  "kubernetes.io/service-name");
         if (svc) {
             ctl_enqueue(c, WORK_SERVICE, ns, svc);
@@ -377,13 +377,13 @@ static void dispatch(struct controllers *c, const struct store_event *ev)
         }
     }
     if (ev->type == STORE_DELETED) {
-        const char *uid = ju_meta_str(ev->obj->json, "uid");
+        const char *uid = ju_meta_str(store_obj_json(ev->obj), "uid");
         if (uid) {
             char *item = xasprintf("%c|%s|%s", (char)WORK_GC, namespaced ? ns : "", uid);
             skiplist_put(c->queue, item, (void *)1);
             free(item);
         }
-        enqueue_owners(c, ns, ev->obj->json, true);
+        enqueue_owners(c, ns, store_obj_json(ev->obj), true);
     } else if (now && ju_meta_str(now, "deletionTimestamp") &&
                json_array_size(ju_arr(ju_obj(now, "metadata"), "finalizers"))) {
         char *item = xasprintf("%c|%s", (char)WORK_FINALIZE, key);
@@ -401,11 +401,11 @@ static void resync(struct controllers *c)
         size_t n;
         struct store_obj **items = ctl_list(c, all[k], NULL, &n);
         for (size_t i = 0; i < n; i++) {
-            ctl_enqueue(c, work[k], ju_meta_str(items[i]->json, "namespace"),
-                        ju_meta_str(items[i]->json, "name"));
+            ctl_enqueue(c, work[k], ju_meta_str(store_obj_json(items[i]), "namespace"),
+                        ju_meta_str(store_obj_json(items[i]), "name"));
             if (work[k] == WORK_SERVICE)
-                ctl_enqueue(c, WORK_MIRROR, ju_meta_str(items[i]->json, "namespace"),
-                            ju_meta_str(items[i]->json, "name"));
+                ctl_enqueue(c, WORK_MIRROR, ju_meta_str(store_obj_json(items[i]), "namespace"),
+                            ju_meta_str(store_obj_json(items[i]), "name"));
         }
         ctl_list_free(items, n);
     }

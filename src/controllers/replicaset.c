@@ -199,7 +199,7 @@ static int cmp_age(struct timespec a, struct timespec b, const json_t *pa, const
 static int cmp_delete_order(const void *pa, const void *pb)
 {
     const struct ranked *a = pa, *b = pb;
-    const json_t *x = a->obj->json, *y = b->obj->json;
+    const json_t *x = store_obj_json(a->obj), *y = store_obj_json(b->obj);
     const char *nx = ju_str(ju_obj(x, "spec"), "nodeName") ?: "";
     const char *ny = ju_str(ju_obj(y, "spec"), "nodeName") ?: "";
     if (strcmp(nx, ny) && (!*nx || !*ny))
@@ -237,11 +237,11 @@ static struct ranked *rank_pods(struct store_obj **pods, size_t n, struct timesp
 {
     struct ranked *r = xcalloc(n + 1, sizeof(*r));
     for (size_t i = 0; i < n; i++) {
-        const json_t *pod = pods[i]->json;
+        const json_t *pod = store_obj_json(pods[i]);
         const char *node = ju_str(ju_obj(pod, "spec"), "nodeName") ?: "";
         r[i].obj = pods[i];
         for (size_t k = 0; k < n; k++)
-            r[i].rank += !strcmp(ju_str(ju_obj(pods[k]->json, "spec"), "nodeName") ?: "", node);
+            r[i].rank += !strcmp(ju_str(ju_obj(store_obj_json(pods[k]), "spec"), "nodeName") ?: "", node);
         r[i].cost = deletion_cost(pod);
         r[i].ready = podutil_is_ready(pod);
         r[i].has_ready_time = r[i].ready && podutil_ready_since(pod, &r[i].ready_time);
@@ -282,7 +282,7 @@ static void update_status(struct controllers *c, const json_t *rs, struct store_
     bool pending = false;
     long long replicas = 0, labeled = 0, ready = 0, available = 0;
     for (size_t i = 0; i < n; i++) {
-        const json_t *pod = pods[i]->json;
+        const json_t *pod = store_obj_json(pods[i]);
         struct timespec at;
         replicas++;
         if (labels_include(ju_obj(ju_obj(pod, "metadata"), "labels"), tmpl_labels))
@@ -323,7 +323,7 @@ static void delete_pods(struct controllers *c, const json_t *rs, struct store_ob
     qsort(r, n_mine, sizeof(*r), cmp_delete_order);
     const char *ns = ju_meta_str(rs, "namespace");
     for (size_t k = 0; k < n && k < n_mine; k++) {
-        const char *pname = ju_meta_str(r[k].obj->json, "name");
+        const char *pname = ju_meta_str(store_obj_json(r[k].obj), "name");
         if (!ctl_delete(c, c->res_pods, ns, pname, NULL, -1))
             ctl_event(c, rs, "Normal", "SuccessfulDelete", COMPONENT, "Deleted pod: %s", pname);
     }
@@ -335,7 +335,7 @@ void rs_sync(struct controllers *c, const char *ns, const char *name)
     struct store_obj *ro = ctl_get(c, c->res_rs, ns, name);
     if (!ro)
         return;
-    const json_t *rs = ro->json;
+    const json_t *rs = store_obj_json(ro);
     char *msg = NULL;
     struct label_selector *sel =
         label_selector_from_json(ju_obj(ju_obj(rs, "spec"), "selector"), &msg);
@@ -351,7 +351,7 @@ void rs_sync(struct controllers *c, const char *ns, const char *name)
     struct store_obj **mine = xcalloc(np + 1, sizeof(*mine));
     size_t n_mine = 0;
     for (size_t i = 0; i < np; i++) {
-        const json_t *pod = pods[i]->json;
+        const json_t *pod = store_obj_json(pods[i]);
         const json_t *labels = ju_obj(ju_obj(pod, "metadata"), "labels");
         const json_t *ref = controller_ref(pod);
         bool match = label_selector_matches(sel, labels);
@@ -379,7 +379,7 @@ void rs_sync(struct controllers *c, const char *ns, const char *name)
             if (ctl_create(c, c->res_pods, pod_from_template(rs), COMPONENT, &created))
                 break;
             ctl_event(c, rs, "Normal", "SuccessfulCreate", COMPONENT, "Created pod: %s",
-                      ju_meta_str(created->json, "name"));
+                      ju_meta_str(store_obj_json(created), "name"));
             store_obj_unref(created);
         }
     } else if (!deleting && diff < 0) {

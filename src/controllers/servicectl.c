@@ -96,8 +96,8 @@ static void sync_endpoints(struct controllers *c, const json_t *svc, struct stor
     struct store_obj *cur = ctl_get(c, c->res_endpoints, ns, name);
     json_t **list = xcalloc(np + 1, sizeof(json_t *));
     for (size_t i = 0; i < np; i++)
-        list[i] = pods[i]->json;
-    json_t *want = endpoints_desired(svc, list, np, cur ? cur->json : NULL, util_now());
+        list[i] = store_obj_json(pods[i]);
+    json_t *want = endpoints_desired(svc, list, np, cur ? store_obj_json(cur) : NULL, util_now());
     free(list);
     if (!want) {
         store_obj_unref(cur);
@@ -109,14 +109,14 @@ static void sync_endpoints(struct controllers *c, const json_t *svc, struct stor
         ctl_create(c, c->res_endpoints, cw, "endpoint-controller", NULL);
         return;
     }
-    const json_t *cm = ju_obj(cur->json, "metadata"), *wm = ju_obj(cw, "metadata");
-    if (same_field(cur->json, cw, "subsets") && same_field(cm, wm, "labels") &&
+    const json_t *cm = ju_obj(store_obj_json(cur), "metadata"), *wm = ju_obj(cw, "metadata");
+    if (same_field(store_obj_json(cur), cw, "subsets") && same_field(cm, wm, "labels") &&
         same_annotation(cm, wm, OVER_CAPACITY)) {
         json_decref(cw);
         store_obj_unref(cur);
         return; /* nothing changed: no write (the trigger time alone never makes one) */
     }
-    json_t *upd = json_deep_copy(cur->json);
+    json_t *upd = json_deep_copy(store_obj_json(cur));
     json_t *um = ju_ensure_obj(upd, "metadata");
     copy_field(um, wm, "labels");
     set_controller_annotations(um, ju_obj(wm, "annotations"));
@@ -137,7 +137,7 @@ static struct store_obj **owned_slices(struct controllers *c, const char *ns, co
     struct store_obj **items = ctl_list(c, c->res_slices, ns, &all);
     size_t k = 0;
     for (size_t i = 0; i < all; i++) {
-        const json_t *labels = ju_obj(ju_obj(items[i]->json, "metadata"), "labels");
+        const json_t *labels = ju_obj(ju_obj(store_obj_json(items[i]), "metadata"), "labels");
         const char *s = ju_str(labels, SERVICE_NAME), *m = ju_str(labels, SLICE_MANAGED_BY);
         if (s && m && !strcmp(s, svc) && !strcmp(m, manager))
             items[k++] = items[i];
@@ -160,7 +160,7 @@ static void apply_slices(struct controllers *c, json_t *want, struct store_obj *
         const char *name = ju_meta_str(cs, "name");
         struct store_obj *cur = NULL;
         for (size_t k = 0; k < n_have && name; k++)
-            if (!strcmp(ju_meta_str(have[k]->json, "name") ?: "", name)) {
+            if (!strcmp(ju_meta_str(store_obj_json(have[k]), "name") ?: "", name)) {
                 cur = have[k];
                 kept[k] = true;
             }
@@ -168,14 +168,14 @@ static void apply_slices(struct controllers *c, json_t *want, struct store_obj *
             ctl_create(c, c->res_slices, cs, manager, NULL);
             continue;
         }
-        const json_t *cm = ju_obj(cur->json, "metadata"), *wm = ju_obj(cs, "metadata");
-        if (same_field(cur->json, cs, "addressType") && same_field(cur->json, cs, "endpoints") &&
-            same_field(cur->json, cs, "ports") && same_field(cm, wm, "labels") &&
+        const json_t *cm = ju_obj(store_obj_json(cur), "metadata"), *wm = ju_obj(cs, "metadata");
+        if (same_field(store_obj_json(cur), cs, "addressType") && same_field(store_obj_json(cur), cs, "endpoints") &&
+            same_field(store_obj_json(cur), cs, "ports") && same_field(cm, wm, "labels") &&
             same_field(cm, wm, "annotations") && same_field(cm, wm, "ownerReferences")) {
             json_decref(cs);
             continue;
         }
-        json_t *upd = json_deep_copy(cur->json);
+        json_t *upd = json_deep_copy(store_obj_json(cur));
         json_t *um = ju_ensure_obj(upd, "metadata");
         copy_field(um, wm, "labels");
         copy_field(um, wm, "annotations");
@@ -187,8 +187,8 @@ static void apply_slices(struct controllers *c, json_t *want, struct store_obj *
     }
     for (size_t k = 0; k < n_have; k++)
         if (!kept[k])
-            ctl_delete(c, c->res_slices, ju_meta_str(have[k]->json, "namespace"),
-                       ju_meta_str(have[k]->json, "name"), NULL, -1);
+            ctl_delete(c, c->res_slices, ju_meta_str(store_obj_json(have[k]), "namespace"),
+                       ju_meta_str(store_obj_json(have[k]), "name"), NULL, -1);
     free(kept);
 }
 
@@ -201,9 +201,9 @@ static void sync_slices(struct controllers *c, const json_t *svc, struct store_o
     json_t **pl = xcalloc(np + 1, sizeof(json_t *));
     json_t **hl = xcalloc(n_have + 1, sizeof(json_t *));
     for (size_t i = 0; i < np; i++)
-        pl[i] = pods[i]->json;
+        pl[i] = store_obj_json(pods[i]);
     for (size_t i = 0; i < n_have; i++)
-        hl[i] = have[i]->json;
+        hl[i] = store_obj_json(have[i]);
     json_t *want =
         endpointslices_desired(svc, pl, np, hl, n_have, c->cfg.max_endpoints_per_slice, util_now());
     free(pl);
@@ -237,7 +237,7 @@ static void lb_recount(struct controllers *c)
         size_t k;
         json_t *ing;
         json_array_foreach (
-            ju_arr(ju_obj(ju_obj(svcs[i]->json, "status"), "loadBalancer"), "ingress"), k, ing) {
+            ju_arr(ju_obj(ju_obj(store_obj_json(svcs[i]), "status"), "loadBalancer"), "ingress"), k, ing) {
             bool ok;
             uint32_t v = parse_ip4(ju_str(ing, "ip") ?: "", &ok);
             if (ok && v >= c->lb_first && v <= c->lb_last)
@@ -306,7 +306,7 @@ static void delete_load_balancer(struct controllers *c, const json_t *svc)
         ctl_get(c, c->res_service, ju_meta_str(svc, "namespace"), ju_meta_str(svc, "name"));
     if (!now)
         return;
-    json_t *obj = json_deep_copy(now->json);
+    json_t *obj = json_deep_copy(store_obj_json(now));
     store_obj_unref(now);
     json_object_set_new(ju_ensure_obj(obj, "status"), "loadBalancer", json_object());
     ctl_update(c, c->res_service, obj, "status", "service-controller", false);
@@ -367,7 +367,7 @@ static void sync_load_balancer(struct controllers *c, const json_t *svc)
         ctl_get(c, c->res_service, ju_meta_str(svc, "namespace"), ju_meta_str(svc, "name"));
     if (!now)
         return;
-    json_t *obj = json_deep_copy(now->json);
+    json_t *obj = json_deep_copy(store_obj_json(now));
     store_obj_unref(now);
     json_object_set_new(ju_ensure_obj(obj, "status"), "loadBalancer",
                         json_pack("{s:[{s:s,s:s}]}", "ingress", "ip", ip, "ipMode", "VIP"));
@@ -393,10 +393,10 @@ void service_sync(struct controllers *c, const char *ns, const char *name)
     }
     size_t np;
     struct store_obj **pods = ctl_list(c, c->res_pods, ns, &np);
-    sync_endpoints(c, so->json, pods, np);
-    sync_slices(c, so->json, pods, np);
+    sync_endpoints(c, store_obj_json(so), pods, np);
+    sync_slices(c, store_obj_json(so), pods, np);
     ctl_list_free(pods, np);
-    sync_load_balancer(c, so->json);
+    sync_load_balancer(c, store_obj_json(so));
     store_obj_unref(so);
 }
 
@@ -474,7 +474,7 @@ static json_t *mirror_desired(const json_t *svc, const json_t *ep, struct store_
                           "controller", 1, "blockOwnerDeletion", 1);
             if (used < n_have) {
                 json_object_set_new(meta, "name",
-                                    json_string(ju_meta_str(have[used++]->json, "name")));
+                                    json_string(ju_meta_str(store_obj_json(have[used++]), "name")));
             } else {
                 char *gen = xasprintf("%s-", ju_meta_str(ep, "name") ?: "");
                 json_object_set_new(meta, "generateName", json_string(gen));
@@ -499,9 +499,9 @@ void mirror_sync(struct controllers *c, const char *ns, const char *name)
     json_t *want = json_array();
     bool mirror = so && eo;
     if (mirror) {
-        const json_t *spec = ju_obj(so->json, "spec");
+        const json_t *spec = ju_obj(store_obj_json(so), "spec");
         const char *type = ju_str(spec, "type");
-        const char *skip = ju_str(ju_obj(ju_obj(eo->json, "metadata"), "labels"),
+        const char *skip = ju_str(ju_obj(ju_obj(store_obj_json(eo), "metadata"), "labels"),
                                   "endpointslice.kubernetes.io/skip-mirror");
         /* Only selectorless Services' Endpoints belong to their users. */
         mirror = !json_object_size(ju_obj(spec, "selector")) &&
@@ -509,7 +509,7 @@ void mirror_sync(struct controllers *c, const char *ns, const char *name)
     }
     if (mirror) {
         json_decref(want);
-        want = mirror_desired(so->json, eo->json, have, n_have);
+        want = mirror_desired(store_obj_json(so), store_obj_json(eo), have, n_have);
     }
     apply_slices(c, want, have, n_have, MIRROR_CONTROLLER);
     json_decref(want);

@@ -211,7 +211,7 @@ int registry_admit_namespace(struct registry *reg, const struct reg_req *req, co
     free(key);
     if (!ns)
         return apierr_not_found(err, "", "namespaces", req->ns);
-    const char *phase = ju_str(ju_obj(ns->json, "status"), "phase");
+    const char *phase = ju_str(ju_obj(store_obj_json(ns), "status"), "phase");
     bool terminating = phase && !strcmp(phase, "Terminating");
     store_obj_unref(ns);
     if (creating && terminating) {
@@ -403,7 +403,7 @@ int registry_update(struct registry *reg, const struct reg_req *req, reg_update_
     for (int attempt = 0; attempt < UPDATE_RETRIES; attempt++) {
         struct store_obj *cur = store_get(reg->store, key);
         json_t *obj = NULL;
-        if (fn(ctx, cur ? cur->json : NULL, &obj, err)) {
+        if (fn(ctx, cur ? store_obj_json(cur) : NULL, &obj, err)) {
             store_obj_unref(cur);
             goto out;
         }
@@ -438,14 +438,14 @@ int registry_update(struct registry *reg, const struct reg_req *req, reg_update_
                                  "latest version and try again");
             goto out;
         }
-        struct reg_write w = {.reg = reg, .req = req, .obj = obj, .old = cur->json};
+        struct reg_write w = {.reg = reg, .req = req, .obj = obj, .old = store_obj_json(cur)};
         if (kind->defaults)
             kind->defaults(obj);
         meta_set_type(obj, req->res);
-        track_fields(reg, req, cur->json, obj);
-        meta_prepare_update(obj, cur->json);
+        track_fields(reg, req, store_obj_json(cur), obj);
+        meta_prepare_update(obj, store_obj_json(cur));
         json_object_set_new(meta_of(obj), "resourceVersion",
-                            json_string(ju_meta_str(cur->json, "resourceVersion")));
+                            json_string(ju_meta_str(store_obj_json(cur), "resourceVersion")));
         int step = 0;
         if (is_status_request(req)) {
             if (kind->prepare_status_update)
@@ -456,7 +456,7 @@ int registry_update(struct registry *reg, const struct reg_req *req, reg_update_
                 kind->prepare_update(&w);
         }
         if (!step)
-            keep_unchanged_times(reg, req, w.obj, cur->json);
+            keep_unchanged_times(reg, req, w.obj, store_obj_json(cur));
         if (step || validate(&w, kind, false, err) || canonicalize(&w, err)) {
             if (!step)
                 finish(kind, &w, false);
@@ -464,7 +464,7 @@ int registry_update(struct registry *reg, const struct reg_req *req, reg_update_
             store_obj_unref(cur);
             goto out;
         }
-        if (json_equal(w.obj, cur->json)) {
+        if (json_equal(w.obj, store_obj_json(cur))) {
             /* Nothing changed: no write, no new resourceVersion, no watch event. */
             finish(kind, &w, false);
             json_decref(w.obj);
@@ -496,7 +496,7 @@ int registry_update(struct registry *reg, const struct reg_req *req, reg_update_
         }
         int src = store_write(reg->store, &sw, &res->obj, NULL);
         if (finished && src == STORE_OK && kind->after_delete)
-            kind->after_delete(reg, res->obj->json);
+            kind->after_delete(reg, store_obj_json(res->obj));
         store_obj_unref(cur);
         if (src == STORE_OK) {
             finish(kind, &w, true);
@@ -552,8 +552,8 @@ static int check_preconditions(const struct reg_req *req, const struct store_obj
     const json_t *pre = ju_obj(options, "preconditions");
     const char *uid = ju_str(pre, "uid");
     const char *rv = ju_str(pre, "resourceVersion");
-    const char *cur_uid = ju_meta_str(cur->json, "uid");
-    const char *cur_rv = ju_meta_str(cur->json, "resourceVersion");
+    const char *cur_uid = ju_meta_str(store_obj_json(cur), "uid");
+    const char *cur_rv = ju_meta_str(store_obj_json(cur), "resourceVersion");
     char *key = etcd_key(req->res, req->ns, req->name);
     char *detail = NULL;
     if (uid && strcmp(uid, cur_uid ? cur_uid : ""))
@@ -627,7 +627,7 @@ static int mark_deleting(struct registry *reg, const struct reg_req *req,
                          const struct store_obj *cur, json_t *fins, struct reg_result *res,
                          struct apierr *err)
 {
-    json_t *obj = json_deep_copy(cur->json);
+    json_t *obj = json_deep_copy(store_obj_json(cur));
     json_t *meta = meta_of(obj);
     if (!json_object_get(meta, "deletionTimestamp")) {
         char ts[UTIL_RFC3339_LEN];
@@ -640,7 +640,7 @@ static int mark_deleting(struct registry *reg, const struct reg_req *req,
     schema_set_ordered(reg->api->schema, "io.k8s.apimachinery.pkg.apis.meta.v1.ObjectMeta", meta,
                        "finalizers", json_incref(fins));
     (void)kind;
-    if (json_equal(obj, cur->json) || req->dry_run) {
+    if (json_equal(obj, store_obj_json(cur)) || req->dry_run) {
         res->obj = req->dry_run ? store_obj_new(key, obj, cur->rv)
                                 : store_obj_ref((struct store_obj *)cur);
         if (!req->dry_run)
@@ -678,7 +678,7 @@ int registry_delete(struct registry *reg, const struct reg_req *req, const json_
         /* Finalizers (the client's, or those the propagation policy asks for) keep the object:
            it is marked as being deleted and goes when the last finalizer is removed. */
         json_t *fins = kind->flags & REG_OWN_DELETE ? json_array()
-                                                    : deletion_finalizers(cur->json, options);
+                                                    : deletion_finalizers(store_obj_json(cur), options);
         if (json_array_size(fins)) {
             int marked = mark_deleting(reg, req, kind, key, cur, fins, res, err);
             json_decref(fins);
@@ -711,14 +711,14 @@ int registry_delete(struct registry *reg, const struct reg_req *req, const json_
                 goto out;
             }
             if (kind->after_delete)
-                kind->after_delete(reg, deleted->json);
+                kind->after_delete(reg, store_obj_json(deleted));
         }
         res->code = 200;
         if (kind->flags & REG_RETURN_DELETED) {
             res->obj = deleted;
         } else {
             res->answer = apierr_success_status(req->res->group, req->res->plural, req->name,
-                                                ju_meta_str(deleted->json, "uid"));
+                                                ju_meta_str(store_obj_json(deleted), "uid"));
             store_obj_unref(deleted);
         }
         rc = 0;

@@ -292,11 +292,11 @@ static bool filter_accepts(void *ctx, const struct store_obj *obj)
 {
     struct reg_filter *f = ctx;
     if (f->labels &&
-        !label_selector_matches(f->labels, ju_obj(ju_obj(obj->json, "metadata"), "labels")))
+        !label_selector_matches(f->labels, ju_obj(ju_obj(store_obj_json(obj), "metadata"), "labels")))
         return false;
     if (f->fields) {
         char buf[64];
-        void *gctx[3] = {(void *)f->kind, obj->json, buf};
+        void *gctx[3] = {(void *)f->kind, store_obj_json(obj), buf};
         if (!field_selector_matches(f->fields, field_get, gctx))
             return false;
     }
@@ -614,8 +614,8 @@ int registry_delete_collection(struct registry *reg, const struct reg_req *req,
     out->items = xcalloc(all.n ? all.n : 1, sizeof(*out->items));
     for (size_t i = 0; i < all.n; i++) {
         struct reg_req one = *req;
-        one.ns = ju_meta_str(all.items[i]->json, "namespace");
-        one.name = ju_meta_str(all.items[i]->json, "name");
+        one.ns = ju_meta_str(store_obj_json(all.items[i]), "namespace");
+        one.name = ju_meta_str(store_obj_json(all.items[i]), "name");
         struct reg_result res;
         struct apierr e;
         apierr_init(&e);

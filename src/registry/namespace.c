@@ -72,7 +72,7 @@ static void delete_contents(struct registry *reg, const char *ns)
             store_list(registry_store(reg), &lo, &lr);
             for (size_t i = 0; i < lr.n; i++) {
                 struct reg_req req = {.res = res, .ns = ns,
-                                      .name = ju_meta_str(lr.items[i]->json, "name")};
+                                      .name = ju_meta_str(store_obj_json(lr.items[i]), "name")};
                 struct reg_result out;
                 struct apierr err;
                 apierr_init(&err);
@@ -103,7 +103,7 @@ static int namespace_begin_delete(struct registry *reg, const struct reg_req *re
     }
     /* Mark it Terminating (the state a client sees in the answer), as the namespace registry
        does: deletionTimestamp and the phase, nothing else. */
-    json_t *term = json_deep_copy(cur->json);
+    json_t *term = json_deep_copy(store_obj_json(cur));
     json_t *meta = meta_of(term);
     if (!json_object_get(meta, "deletionTimestamp")) {
         char ts[UTIL_RFC3339_LEN];
@@ -115,7 +115,7 @@ static int namespace_begin_delete(struct registry *reg, const struct reg_req *re
     json_object_set_new(ju_ensure_obj(term, "status"), "phase", json_string("Terminating"));
     char *key = registry_key(req->res, NULL, req->name);
     struct store_obj *marked = NULL;
-    if (json_equal(term, cur->json)) {
+    if (json_equal(term, store_obj_json(cur))) {
         json_decref(term);
         marked = store_obj_ref((struct store_obj *)cur);
     } else {
@@ -134,7 +134,7 @@ static int namespace_begin_delete(struct registry *reg, const struct reg_req *re
     delete_contents(reg, req->name);
     /* The namespace controller's last step: with the content gone it removes the namespace,
        unless finalizers of others still hold it (it stays Terminating until they go). */
-    if (!json_array_size(ju_arr(ju_obj(marked->json, "metadata"), "finalizers"))) {
+    if (!json_array_size(ju_arr(ju_obj(store_obj_json(marked), "metadata"), "finalizers"))) {
         struct store_write del = {.op = STORE_OP_DELETE, .key = key};
         store_write(registry_store(reg), &del, NULL, NULL);
     }

@@ -494,7 +494,7 @@ static int pod_begin_delete(struct registry *reg, const struct reg_req *req,
     for (int attempt = 0; attempt < DELETE_RETRIES; attempt++) {
         json_t *marked = NULL;
         long long period = 0;
-        enum grace_plan plan = plan_delete(cur->json, options, &marked, &period);
+        enum grace_plan plan = plan_delete(store_obj_json(cur), options, &marked, &period);
         struct store_obj *target = NULL;
         if (plan == GRACE_PENDING) {
             res->obj = cur;
@@ -565,7 +565,7 @@ static int pod_begin_delete(struct registry *reg, const struct reg_req *req,
             rc = apierr_not_found(err, "", "pods", req->name);
             goto out;
         }
-        if (precondition_uid(req, cur->json, options, err))
+        if (precondition_uid(req, store_obj_json(cur), options, err))
             goto out;
     }
     rc = apierr_conflict(err, "", "pods", req->name,

@@ -164,14 +164,14 @@ static int ensure(struct registry *reg, const char *group, const char *version,
     struct reg_req req = {.res = res, .ns = ns, .name = ju_meta_str(obj, "name"),
                           .user_agent = "kube-apiserver", .system = system};
     if (existing) {
-        json_t *want = json_deep_copy(existing->json);
+        json_t *want = json_deep_copy(store_obj_json(existing));
         for (size_t i = 0; reconciled && reconciled[i]; i++)
             json_object_set(want, reconciled[i], json_object_get(obj, reconciled[i]));
         if (reconciled)
             json_object_set(ju_ensure_obj(want, "metadata"), "labels",
                             ju_obj(ju_obj(obj, "metadata"), "labels"));
         int rc = 0;
-        if (!json_equal(want, existing->json)) {
+        if (!json_equal(want, store_obj_json(existing))) {
             struct reg_result out;
             rc = registry_update(reg, &req, replace_with, want, &out, err);
             if (!rc)

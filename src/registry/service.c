@@ -80,7 +80,7 @@ void service_state_restore(struct registry *reg, struct strbuf *report)
     struct store_list_result lr;
     store_list(reg->store, &lo, &lr);
     for (size_t i = 0; i < lr.n; i++)
-        svc_alloc_restore(reg->services, lr.items[i]->json, report);
+        svc_alloc_restore(reg->services, store_obj_json(lr.items[i]), report);
     store_list_result_release(&lr);
     free(prefix);
 }

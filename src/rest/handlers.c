@@ -192,13 +192,13 @@ void rest_respond_object(struct rest_server *srv, const struct rest_request *req
         return;
     }
     case CODEC_ANSWER_PARTIAL: {
-        json_t *p = partial_metadata(obj->json, choice->version);
+        json_t *p = partial_metadata(store_obj_json(obj), choice->version);
         rest_respond_json(resp, status, p);
         json_decref(p);
         return;
     }
     case CODEC_ANSWER_YAML:
-        rest_respond_doc(choice, status, obj->json, resp);
+        rest_respond_doc(choice, status, store_obj_json(obj), resp);
         return;
     default:
         strbuf_reset(&resp->body);

@@ -95,7 +95,7 @@ static json_t *list_doc(const struct api_resource *res, const struct reg_list *l
 {
     json_t *items = json_array();
     for (size_t i = 0; i < l->n; i++) {
-        const json_t *obj = l->items[i]->json;
+        const json_t *obj = store_obj_json(l->items[i]);
         json_t *item;
         if (partial) {
             item = json_pack("{s:O}", "metadata", ju_obj(obj, "metadata"));

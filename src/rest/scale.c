@@ -141,7 +141,7 @@ void rest_scale(struct rest_server *srv, const struct rest_request *req,
         apierr_release(&err);
         return;
     }
-    json_t *scale = scale_of(res.obj->json);
+    json_t *scale = scale_of(store_obj_json(res.obj));
     rest_respond_doc(choice, 200, scale, resp);
     json_decref(scale);
     reg_result_release(&res);

@@ -63,7 +63,7 @@ json_t *rest_table(const struct api_resource *res, const char *version, const ch
     json_t *rows = json_array();
     struct timespec now = util_now();
     for (size_t i = 0; i < n; i++) {
-        const json_t *obj = objs[i]->json;
+        const json_t *obj = store_obj_json(objs[i]);
         json_t *cells;
         if (pk) {
             cells = printers_cells(pk, obj, now);

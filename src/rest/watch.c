@@ -137,7 +137,7 @@ static json_t *partial_object(const struct watch_ctx *ctx, const json_t *obj)
 static int add_transformed(struct watch_ctx *ctx, const struct store_obj *obj, struct strbuf *out)
 {
     if (ctx->answer == CODEC_ANSWER_PARTIAL) {
-        json_t *p = partial_object(ctx, obj->json);
+        json_t *p = partial_object(ctx, store_obj_json(obj));
         add_json(out, p);
         json_decref(p);
         return 0;

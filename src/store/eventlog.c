@@ -16,10 +16,25 @@ void eventlog_init(struct eventlog *log, size_t cap)
     log->dropped_rv = 0;
 }
 
+/* The log's references are counted apart (store_obj.log_refs), so that the store can tell
+   objects only it holds. */
+static void hold(struct store_obj *obj, int delta)
+{
+    if (obj)
+        atomic_fetch_add(&obj->log_refs, delta);
+}
+
+static void drop(struct store_event *ev)
+{
+    hold(ev->obj, -1);
+    hold(ev->prev, -1);
+    store_event_release(ev);
+}
+
 void eventlog_release(struct eventlog *log)
 {
     for (size_t i = 0; i < log->len; i++)
-        store_event_release(&log->ring[(log->start + i) % log->cap]);
+        drop(&log->ring[(log->start + i) % log->cap]);
     free(log->ring);
     log->ring = NULL;
     log->len = 0;
@@ -30,10 +45,12 @@ void eventlog_push(struct eventlog *log, struct store_event ev)
     if (log->len == log->cap) {
         struct store_event *old = &log->ring[log->start];
         log->dropped_rv = old->rv;
-        store_event_release(old);
+        drop(old);
         log->start = (log->start + 1) % log->cap;
         log->len--;
     }
+    hold(ev.obj, 1);
+    hold(ev.prev, 1);
     log->ring[(log->start + log->len) % log->cap] = ev;
     log->len++;
 }

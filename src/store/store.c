@@ -44,12 +44,17 @@ struct store {
     } listeners[STORE_MAX_LISTENERS];
     /* Atomic: with a backend the log's thread calls the listeners while start-up adds some. */
     atomic_size_t n_listeners;
+    char *trim_key;         /* where the last tree sweep of the map stopped (owned), or NULL */
+    size_t trim_event;      /* where the last sweep of the event log stopped */
     struct store_backend *be; /* NULL: memory only */
     struct fileio *io;        /* the backend's directory */
     bool owns_io;
 };
 
 /* ---- objects --------------------------------------------------------------------------------- */
+
+/* Trees kept by objects of every store (STORE_TREE_BUDGET bounds it, approximately). */
+static atomic_size_t trees_kept;
 
 struct store_obj *store_obj_ref(struct store_obj *obj)
 {
@@ -58,74 +63,95 @@ struct store_obj *store_obj_ref(struct store_obj *obj)
     return obj;
 }
 
+static void drop_tree(struct store_obj *obj)
+{
+    json_t *tree = atomic_exchange(&obj->tree, NULL);
+    if (tree) {
+        json_decref(tree);
+        atomic_fetch_sub(&trees_kept, 1);
+    }
+}
+
 void store_obj_unref(struct store_obj *obj)
 {
     if (!obj || atomic_fetch_sub_explicit(&obj->refs, 1, memory_order_acq_rel) != 1)
         return;
-    json_decref(obj->json);
+    drop_tree(obj);
     free(obj->bytes);
     free(obj->key);
     free(obj);
 }
 
-/* True when s needs no escaping in JSON, so that it serialises as itself between quotes. */
-static bool plain_json_text(const char *s)
+json_t *store_obj_json(const struct store_obj *cobj)
 {
-    for (; *s; s++)
-        if (*s == '"' || *s == '\\' || *s == '<' || *s == '>' || *s == '&' ||
-            (unsigned char)*s < 0x20 || (unsigned char)*s >= 0x7f)
-            return false;
-    return true;
-}
-
-/* Where the fields after kind and apiVersion start in the serialised bytes. */
-static size_t body_offset(const json_t *json, const char *bytes)
-{
-    const char *kind = json_string_value(json_object_get(json, "kind"));
-    const char *api_version = json_string_value(json_object_get(json, "apiVersion"));
-    if (!kind || !api_version)
-        return 1;
-    /* The head is {"kind":..,"apiVersion":..}; the object starts with the same text followed by
-       ','. Formatted directly when no escaping is involved (the usual case, and the one that
-       matters when a start-up wraps every stored object), else by the JSON writer. */
-    char buf[256];
-    char *h = buf;
-    size_t kl = strlen(kind), al = strlen(api_version);
-    if (plain_json_text(kind) && plain_json_text(api_version) && kl + al < sizeof(buf) - 32) {
-        char *p = buf;
-        memcpy(p, "{\"kind\":\"", 9);
-        memcpy(p += 9, kind, kl);
-        memcpy(p += kl, "\",\"apiVersion\":\"", 16);
-        memcpy(p += 16, api_version, al);
-        memcpy(p += al, "\"}", 3); /* with the NUL */
-    } else {
-        json_t *head = json_pack("{s:s,s:s}", "kind", kind, "apiVersion", api_version);
-        h = codec_json_dumps(head, NULL);
-        json_decref(head);
+    /* The tree is a cache of the bytes: filling it does not change the object. */
+    struct store_obj *obj = (struct store_obj *)cobj;
+    json_t *tree = atomic_load(&obj->tree);
+    if (tree)
+        return tree;
+    tree = jsonfast_parse(obj->bytes, obj->len);
+    if (!tree)
+        abort(); /* the bytes are our own serialisation (or were checked at load): cannot be */
+    json_t *expected = NULL;
+    if (atomic_compare_exchange_strong(&obj->tree, &expected, tree)) {
+        atomic_fetch_add(&trees_kept, 1);
+        return tree;
     }
-    size_t n = strlen(h);
-    size_t off = 1;
-    if (!strncmp(bytes, h, n - 1) && bytes[n - 1] == ',')
-        off = n;
-    else if (!strcmp(bytes, h))
-        off = n - 1; /* nothing but kind and apiVersion: the body is "}" */
-    if (h != buf)
-        free(h);
-    return off;
+    json_decref(tree); /* another reader parsed it first */
+    return expected;
 }
 
-/* Wrap json and its serialised bytes (both stolen) as an object. */
+/* The end of the JSON string starting at s[0] == '"' (just after its closing quote), or NULL. */
+static const char *skip_json_string(const char *s, const char *end)
+{
+    for (s++; s < end; s++) {
+        if (*s == '\\')
+            s++;
+        else if (*s == '"')
+            return s + 1;
+    }
+    return NULL;
+}
+
+/*
+ * Where the fields after kind and apiVersion start in the serialised bytes: the store writes
+ * every object with {"kind":..,"apiVersion":.. first (TypeMeta), so the offset is found by
+ * stepping over those two members. 1 (everything after "{") when they are not there.
+ */
+static size_t body_offset(const char *bytes, size_t len)
+{
+    static const char kind[] = "{\"kind\":", api[] = ",\"apiVersion\":";
+    const char *end = bytes + len;
+    if (len < sizeof(kind) || memcmp(bytes, kind, sizeof(kind) - 1) ||
+        bytes[sizeof(kind) - 1] != '"')
+        return 1;
+    const char *p = skip_json_string(bytes + sizeof(kind) - 1, end);
+    if (!p || (size_t)(end - p) < sizeof(api) || memcmp(p, api, sizeof(api) - 1) ||
+        p[sizeof(api) - 1] != '"')
+        return 1;
+    p = skip_json_string(p + sizeof(api) - 1, end);
+    if (!p || p >= end)
+        return 1;
+    if (*p == ',')
+        return (size_t)(p + 1 - bytes);
+    return *p == '}' ? (size_t)(p - bytes) : 1; /* nothing else: the body is "}" */
+}
+
+/* Wrap the serialised bytes and, when at hand, the tree (both stolen) as an object. */
 static struct store_obj *obj_wrap(const char *key, json_t *json, char *bytes, size_t len,
                                   uint64_t rv)
 {
     struct store_obj *obj = xcalloc(1, sizeof(*obj));
     atomic_init(&obj->refs, 1);
+    atomic_init(&obj->log_refs, 0);
+    atomic_init(&obj->tree, json);
+    if (json)
+        atomic_fetch_add(&trees_kept, 1);
     obj->rv = rv;
-    obj->json = json;
     obj->key = xstrdup(key ? key : "");
     obj->bytes = bytes;
     obj->len = len;
-    obj->body_off = body_offset(json, obj->bytes);
+    obj->body_off = body_offset(bytes, len);
     return obj;
 }
 
@@ -162,8 +188,6 @@ struct load_ent {
     uint64_t rv;
     char *bytes;
     size_t len;
-    const char *key; /* the map's copy, borrowed */
-    struct store_obj *obj;
 };
 
 struct store_loader {
@@ -175,7 +199,6 @@ static void load_ent_free(struct load_ent *e)
     if (!e)
         return;
     free(e->bytes);
-    store_obj_unref(e->obj);
     free(e);
 }
 
@@ -213,76 +236,32 @@ void store_loader_delete(struct store_loader *ld, const char *key, size_t key_le
         free(k);
 }
 
-struct parse_job {
-    struct load_ent **ents;
-    size_t from, to;
-    size_t bad; /* index + 1 of an entry that is not a JSON object; 0: none */
-};
-
-static void *parse_main(void *arg)
-{
-    struct parse_job *job = arg;
-    for (size_t i = job->from; i < job->to; i++) {
-        struct load_ent *e = job->ents[i];
-        json_t *json = jsonfast_parse(e->bytes, e->len);
-        if (!json_is_object(json)) {
-            json_decref(json);
-            job->bad = i + 1;
-            return NULL;
-        }
-        /* The stored bytes are what the store serialised: keep them rather than re-serialise,
-           so an object reads back byte for byte as it was acknowledged. */
-        e->obj = obj_wrap(e->key, json, e->bytes, e->len, e->rv);
-        e->bytes = NULL;
-    }
-    return NULL;
-}
-
-/* Parse every loaded object (on all CPUs: this is most of a large start-up) into st->objects. */
+/*
+ * Move every loaded object into st->objects. Nothing is parsed: trees are made on first use, so
+ * a start-up over a large store costs little more than reading it. The records were checksummed
+ * when read; an object that is not even shaped like a JSON object still stops the start.
+ */
 static int loader_finish(struct store *st, struct store_loader *ld, char *msg, size_t msg_len)
 {
-    size_t n = skiplist_size(ld->map), i = 0;
-    struct load_ent **ents = xmalloc((n ? n : 1) * sizeof(*ents));
-    for (struct skiplist_node *it = skiplist_seek(ld->map, "", 0); it; it = skiplist_next(it)) {
-        ents[i] = skiplist_node_value(it);
-        ents[i++]->key = skiplist_node_key(it);
-    }
-    long cpus = sysconf(_SC_NPROCESSORS_ONLN);
-    size_t n_jobs = n < 4096 || cpus < 2 ? 1 : (size_t)(cpus > 8 ? 8 : cpus);
-    struct parse_job jobs[8];
-    pthread_t threads[8];
-    bool started[8] = {false};
-    json_decref(json_object()); /* seed jansson's hashing before threads race to do it */
-    for (size_t j = 0; j < n_jobs; j++) {
-        jobs[j] =
-            (struct parse_job){.ents = ents, .from = n * j / n_jobs, .to = n * (j + 1) / n_jobs};
-        if (j > 0 && pthread_create(&threads[j], NULL, parse_main, &jobs[j]) == 0)
-            started[j] = true;
-    }
-    for (size_t j = 0; j < n_jobs; j++) {
-        if (j == 0 || !started[j])
-            parse_main(&jobs[j]);
-        else
-            pthread_join(threads[j], NULL);
-    }
     int rc = 0;
-    for (size_t j = 0; j < n_jobs && !rc; j++) {
-        if (jobs[j].bad) {
-            const struct load_ent *e = ents[jobs[j].bad - 1];
+    for (struct skiplist_node *it = skiplist_seek(ld->map, "", 0); it; it = skiplist_next(it)) {
+        struct load_ent *e = skiplist_node_value(it);
+        const char *key = skiplist_node_key(it);
+        if (!rc && (e->len < 2 || e->bytes[0] != '{' || e->bytes[e->len - 1] != '}')) {
             snprintf(msg, msg_len,
                      "the stored object %s (resourceVersion %llu) is not a JSON object; "
                      "refusing to start",
-                     e->key, (unsigned long long)e->rv);
+                     key, (unsigned long long)e->rv);
             rc = -1;
         }
+        if (!rc) {
+            struct store_obj *obj = obj_wrap(key, NULL, e->bytes, e->len, e->rv);
+            e->bytes = NULL;
+            obj->in_map = true;
+            skiplist_put(st->objects, key, obj);
+        }
+        load_ent_free(e);
     }
-    for (i = 0; i < n && !rc; i++) {
-        skiplist_put(st->objects, ents[i]->key, ents[i]->obj);
-        ents[i]->obj = NULL;
-    }
-    for (i = 0; i < n; i++)
-        load_ent_free(ents[i]);
-    free(ents);
     skiplist_free(ld->map);
     ld->map = NULL;
     return rc;
@@ -372,6 +351,7 @@ void store_free(struct store *st)
     for (struct skiplist_node *n = skiplist_seek(st->objects, "", 0); n; n = skiplist_next(n))
         store_obj_unref(skiplist_node_value(n));
     skiplist_free(st->objects);
+    free(st->trim_key);
     eventlog_release(&st->log);
     if (st->owns_io)
         fileio_free(st->io);
@@ -550,6 +530,52 @@ void store_list_result_release(struct store_list_result *res)
     memset(res, 0, sizeof(*res));
 }
 
+/* ---- trees ----------------------------------------------------------------------------------- */
+
+/* Nodes looked at per sweep: bounds the time a writer spends on it. */
+#define TRIM_STEPS 256
+
+/* Whether only the store holds obj, so that its tree may go. Store lock held: nobody can take
+   a new reference to an object without it unless they already hold one. */
+static bool only_stored(struct store_obj *obj)
+{
+    int structural = (obj->in_map ? 1 : 0) + atomic_load(&obj->log_refs);
+    return atomic_load(&obj->refs) == structural;
+}
+
+/*
+ * Over budget, free the trees of objects only the store holds, a bounded number of steps at a
+ * time: a clock hand over the map, then one over the event log (past states live only there).
+ * Store lock held.
+ */
+static void trim_trees(struct store *st)
+{
+    if (atomic_load(&trees_kept) <= STORE_TREE_BUDGET)
+        return;
+    struct skiplist_node *it = skiplist_seek(st->objects, st->trim_key ? st->trim_key : "", 1);
+    size_t steps = 0;
+    for (; steps < TRIM_STEPS && atomic_load(&trees_kept) > STORE_TREE_BUDGET; steps++) {
+        if (!it && !(it = skiplist_seek(st->objects, "", 0)))
+            break;
+        struct store_obj *obj = skiplist_node_value(it);
+        if (atomic_load(&obj->tree) && only_stored(obj))
+            drop_tree(obj);
+        free(st->trim_key);
+        st->trim_key = xstrdup(skiplist_node_key(it));
+        it = skiplist_next(it);
+    }
+    for (steps = 0; steps < TRIM_STEPS && st->log.len &&
+                    atomic_load(&trees_kept) > STORE_TREE_BUDGET;
+         steps++) {
+        st->trim_event = (st->trim_event + 1) % st->log.len;
+        const struct store_event *ev = eventlog_at(&st->log, st->trim_event);
+        struct store_obj *objs[2] = {ev->obj, ev->prev};
+        for (int k = 0; k < 2; k++)
+            if (objs[k] && atomic_load(&objs[k]->tree) && only_stored(objs[k]))
+                drop_tree(objs[k]);
+    }
+}
+
 /* ---- writes ---------------------------------------------------------------------------------- */
 
 /* Hand the backend the whole state as of now: references, copied in a few milliseconds. */
@@ -592,8 +618,9 @@ int store_write(struct store *st, struct store_write *w, struct store_obj **resu
     if (w->op == STORE_OP_DELETE) {
         /* Watchers see the last state stamped with the deletion's revision. */
         ev.type = STORE_DELETED;
-        ev.obj = commit_obj(w->key, json_deep_copy(cur->json), rv);
+        ev.obj = commit_obj(w->key, json_deep_copy(store_obj_json(cur)), rv);
         ev.prev = cur; /* the map's reference moves to the event */
+        cur->in_map = false;
         skiplist_remove(st->objects, w->key);
         if (result)
             *result = store_obj_ref(cur);
@@ -601,7 +628,10 @@ int store_write(struct store *st, struct store_write *w, struct store_obj **resu
         ev.type = cur ? STORE_MODIFIED : STORE_ADDED;
         ev.obj = commit_obj(w->key, w->obj, rv);
         w->obj = NULL;
-        ev.prev = cur;
+        ev.prev = cur; /* the map's reference to it moves to the event */
+        if (cur)
+            cur->in_map = false;
+        ev.obj->in_map = true;
         skiplist_put(st->objects, w->key, store_obj_ref(ev.obj));
         if (result)
             *result = store_obj_ref(ev.obj);
@@ -621,6 +651,7 @@ int store_write(struct store *st, struct store_write *w, struct store_obj **resu
             offer_snapshot(st);
     }
     eventlog_push(&st->log, ev);
+    trim_trees(st);
     pthread_mutex_unlock(&st->lock);
     if (!st->be) {
         notify(st, rv);

@@ -250,7 +250,7 @@ static void emit_error(struct watch_stream *s, enum watch_error error, uint64_t 
    that stopped matching (upstream's convertToWatchEvent keeps the old object, new version). */
 static struct store_obj *restamp(const struct store_obj *prev, uint64_t rv)
 {
-    json_t *copy = json_deep_copy(prev->json);
+    json_t *copy = json_deep_copy(store_obj_json(prev));
     if (!copy)
         abort();
     json_t *meta = json_object_get(copy, "metadata");

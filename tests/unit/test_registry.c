@@ -126,7 +126,7 @@ static int del(struct fx *f, const char *plural, const char *ns, const char *nam
 
 static const char *meta(const struct store_obj *o, const char *key)
 {
-    return ju_meta_str(o->json, key);
+    return ju_meta_str(store_obj_json(o), key);
 }
 
 static char *status_text(const struct apierr *err)
@@ -172,7 +172,7 @@ Test(registry, bootstrap_creates_the_namespaces_every_cluster_has)
         struct apierr err;
         apierr_init(&err);
         cr_assert_eq(registry_get(f.reg, &r, &res, &err), 0, "%s", names[i]);
-        const json_t *o = res.obj->json;
+        const json_t *o = store_obj_json(res.obj);
         cr_expect_str_eq(ju_str(o, "kind"), "Namespace");
         cr_expect_str_eq(ju_str(ju_obj(o, "status"), "phase"), "Active");
         json_t *fin = ju_arr(ju_obj(o, "spec"), "finalizers");
@@ -193,7 +193,7 @@ Test(registry, bootstrap_creates_the_kubernetes_service_and_endpoints)
     fx_init(&f, 1000);
     struct store_obj *svc = store_get(f.st, "services/default/kubernetes");
     cr_assert_not_null(svc);
-    const json_t *spec = ju_obj(svc->json, "spec");
+    const json_t *spec = ju_obj(store_obj_json(svc), "spec");
     cr_expect_str_eq(ju_str(spec, "clusterIP"), "10.96.0.1", "the first address of the range");
     cr_expect_str_eq(ju_str(spec, "type"), "ClusterIP");
     json_t *port = json_array_get(ju_arr(spec, "ports"), 0);
@@ -201,13 +201,13 @@ Test(registry, bootstrap_creates_the_kubernetes_service_and_endpoints)
     cr_expect_str_eq(ju_str(port, "protocol"), "TCP");
     cr_expect_eq(ju_int(port, "port", 0), 443);
     cr_expect_eq(ju_int(port, "targetPort", 0), 6443);
-    const json_t *labels = ju_obj(ju_obj(svc->json, "metadata"), "labels");
+    const json_t *labels = ju_obj(ju_obj(store_obj_json(svc), "metadata"), "labels");
     cr_expect_str_eq(ju_str(labels, "component"), "apiserver");
     cr_expect_str_eq(ju_str(labels, "provider"), "kubernetes");
     store_obj_unref(svc);
     struct store_obj *ep = store_get(f.st, "endpoints/default/kubernetes");
     cr_assert_not_null(ep);
-    json_t *subset = json_array_get(ju_arr(ep->json, "subsets"), 0);
+    json_t *subset = json_array_get(ju_arr(store_obj_json(ep), "subsets"), 0);
     cr_expect_str_eq(ju_str(json_array_get(ju_arr(subset, "addresses"), 0), "ip"), "192.168.0.10");
     json_t *epp = json_array_get(ju_arr(subset, "ports"), 0);
     cr_expect_str_eq(ju_str(epp, "name"), "https");
@@ -261,7 +261,7 @@ Test(registry, create_sets_system_fields)
     cr_expect_eq(created[19], 'Z');
     cr_assert_eq(util_parse_time(created, &ts), 0);
     cr_expect(ts.tv_sec >= before.tv_sec - 1 && ts.tv_sec <= util_now().tv_sec + 1);
-    cr_expect_null(ju_meta_str(o->json, "generation"), "Endpoints keep no generation");
+    cr_expect_null(ju_meta_str(store_obj_json(o), "generation"), "Endpoints keep no generation");
     /* kind and apiVersion first, as every answer needs them (kubectl-contract.md §5). */
     cr_expect(!strncmp(o->bytes, "{\"kind\":\"Endpoints\",\"apiVersion\":\"v1\",\"metadata\":", 49),
               "%s", o->bytes);
@@ -288,7 +288,7 @@ Test(registry, create_replaces_client_set_system_fields)
     cr_expect_str_neq(meta(o, "creationTimestamp"), "2001-01-01T00:00:00Z");
     cr_expect_null(meta(o, "selfLink"));
     cr_expect_null(meta(o, "deletionTimestamp"));
-    cr_expect_null(ju_get(ju_obj(o->json, "metadata"), "deletionGracePeriodSeconds"));
+    cr_expect_null(ju_get(ju_obj(store_obj_json(o), "metadata"), "deletionGracePeriodSeconds"));
     store_obj_unref(o);
     fx_fini(&f);
 }
@@ -439,7 +439,7 @@ static void make_terminating(struct fx *f, const char *ns)
     snprintf(key, sizeof(key), "namespaces/%s", ns);
     struct store_obj *cur = store_get(f->st, key);
     cr_assert_not_null(cur);
-    json_t *obj = json_deep_copy(cur->json);
+    json_t *obj = json_deep_copy(store_obj_json(cur));
     json_object_set_new(ju_ensure_obj(obj, "status"), "phase", json_string("Terminating"));
     struct store_write w = {.op = STORE_OP_UPDATE, .key = key, .obj = obj};
     cr_assert_eq(store_write(f->st, &w, NULL, NULL), STORE_OK);
@@ -626,7 +626,7 @@ Test(registry, no_op_update_keeps_the_resource_version)
     cr_expect_str_eq(meta(res.obj, "resourceVersion"), meta(o, "resourceVersion"));
     reg_result_release(&res);
     cr_expect_eq(store_revision(f.st), rv, "no write, no new revision");
-    char *whole = json_dumps(o->json, JSON_COMPACT);
+    char *whole = json_dumps(store_obj_json(o), JSON_COMPACT);
     cr_assert_eq(put(&f, "endpoints", "default", "web", NULL, whole, &res, &err), 0);
     cr_expect(res.unchanged);
     reg_result_release(&res);
@@ -734,7 +734,7 @@ Test(registry, delete_answers_as_upstream_per_kind)
                  err.message ? err.message : "");
     cr_assert_not_null(res.obj);
     cr_expect_str_eq(meta(res.obj, "uid"), meta(o, "uid"));
-    cr_expect_str_eq(ju_str(res.obj->json, "kind"), "Service");
+    cr_expect_str_eq(ju_str(store_obj_json(res.obj), "kind"), "Service");
     reg_result_release(&res);
     store_obj_unref(o);
     fx_fini(&f);
@@ -890,14 +890,14 @@ Test(registry, dry_run_writes_nothing)
     json_t *body = parse("{\"metadata\":{\"name\":\"real\",\"labels\":{\"x\":\"y\"}}}");
     cr_assert_eq(registry_update(f.reg, &r, put_fn, body, &res, &err), 0);
     json_decref(body);
-    cr_expect_str_eq(ju_str(ju_obj(ju_obj(res.obj->json, "metadata"), "labels"), "x"), "y");
+    cr_expect_str_eq(ju_str(ju_obj(ju_obj(store_obj_json(res.obj), "metadata"), "labels"), "x"), "y");
     reg_result_release(&res);
     cr_assert_eq(registry_delete(f.reg, &r, NULL, &res, &err), 0);
     reg_result_release(&res);
     cr_expect_eq(store_revision(f.st), rv);
     struct store_obj *still = store_get(f.st, "endpoints/default/real");
     cr_assert_not_null(still);
-    cr_expect_null(ju_obj(ju_obj(still->json, "metadata"), "labels"));
+    cr_expect_null(ju_obj(ju_obj(store_obj_json(still), "metadata"), "labels"));
     store_obj_unref(still);
     apierr_release(&err);
     fx_fini(&f);
@@ -924,10 +924,10 @@ static void expect_items(const struct reg_list *l, const char *want)
 {
     char got[512] = "";
     for (size_t i = 0; i < l->n; i++) {
-        const char *name = ju_meta_str(l->items[i]->json, "name");
+        const char *name = ju_meta_str(store_obj_json(l->items[i]), "name");
         if (!strcmp(name, "kubernetes"))
             continue;
-        const char *ns = ju_meta_str(l->items[i]->json, "namespace");
+        const char *ns = ju_meta_str(store_obj_json(l->items[i]), "namespace");
         if (got[0])
             strcat(got, ",");
         strcat(got, ns ? ns : "");
@@ -1090,7 +1090,7 @@ Test(registry, paged_list_with_continue_tokens_in_etcd3_format)
     cr_assert_eq(list(&f, "pg", &lo, &l, &err), 0, "%s", err.message ? err.message : "");
     expect_items(&l, "pg/c,pg/d");
     cr_expect_eq(l.rv, rv, "later pages are served at the first page's revision");
-    cr_expect_null(ju_str(ju_obj(ju_obj(l.items[0]->json, "metadata"), "labels"), "changed"));
+    cr_expect_null(ju_str(ju_obj(ju_obj(store_obj_json(l.items[0]), "metadata"), "labels"), "changed"));
     cr_expect_null(l.continue_token, "the last page has no token");
     cr_expect_eq(l.remaining, -1);
     reg_list_release(&l);
@@ -1308,7 +1308,7 @@ Test(registry, namespace_deletion_removes_its_contents_then_itself)
     struct fx f;
     fx_init(&f, 1000);
     struct store_obj *ns = create_ok(&f, "namespaces", NULL, "{\"metadata\":{\"name\":\"team\"}}");
-    cr_expect_str_eq(ju_str(ju_obj(ns->json, "status"), "phase"), "Active");
+    cr_expect_str_eq(ju_str(ju_obj(store_obj_json(ns), "status"), "phase"), "Active");
     store_obj_unref(ns);
     store_obj_unref(create_ok(&f, "endpoints", "team", EP("a")));
     store_obj_unref(
@@ -1320,8 +1320,8 @@ Test(registry, namespace_deletion_removes_its_contents_then_itself)
     cr_assert_eq(del(&f, "namespaces", NULL, "team", NULL, &res, &err), 0, "%s",
                  err.message ? err.message : "");
     cr_assert_not_null(res.obj, "the answer is the Namespace");
-    cr_expect_str_eq(ju_str(res.obj->json, "kind"), "Namespace");
-    cr_expect_str_eq(ju_str(ju_obj(res.obj->json, "status"), "phase"), "Terminating");
+    cr_expect_str_eq(ju_str(store_obj_json(res.obj), "kind"), "Namespace");
+    cr_expect_str_eq(ju_str(ju_obj(store_obj_json(res.obj), "status"), "phase"), "Terminating");
     cr_expect_not_null(meta(res.obj, "deletionTimestamp"));
     reg_result_release(&res);
     cr_expect_eq(store_count(f.st, "endpoints/team/"), 0);

@@ -580,7 +580,7 @@ ParameterizedTest(struct case_param *p, service, admission)
     const json_t *want_obj = json_object_get(expect, "object");
     const json_t *want_status = json_object_get(expect, "status");
     if (rc == 0) {
-        json_t *got = res.obj ? json_deep_copy(res.obj->json) : json_incref(res.answer);
+        json_t *got = res.obj ? json_deep_copy(store_obj_json(res.obj)) : json_incref(res.answer);
         json_t *meta = json_object_get(got, "metadata");
         if (!json_object_get(json_object_get(want_obj, "metadata"), "managedFields"))
             json_object_del(meta, "managedFields");

@@ -46,12 +46,12 @@ static int create(struct store *st, const char *key, const char *label)
 static const char *rv_of(const struct store_obj *o)
 {
     return json_string_value(
-        json_object_get(json_object_get(o->json, "metadata"), "resourceVersion"));
+        json_object_get(json_object_get(store_obj_json(o), "metadata"), "resourceVersion"));
 }
 
 static const char *type_of(const struct store_obj *o)
 {
-    return json_string_value(json_object_get(json_object_get(o->json, "spec"), "type"));
+    return json_string_value(json_object_get(json_object_get(store_obj_json(o), "spec"), "type"));
 }
 
 Test(store, new_store_is_empty_at_revision_zero)
@@ -584,7 +584,7 @@ static void *work(void *arg)
         /* Optimistic concurrency on one shared key: read, add one, write if unchanged. */
         for (;;) {
             struct store_obj *cur = store_get(w->st, "shared");
-            json_int_t n = json_integer_value(json_object_get(cur->json, "n"));
+            json_int_t n = json_integer_value(json_object_get(store_obj_json(cur), "n"));
             uint64_t rv = cur->rv;
             store_obj_unref(cur);
             int rc = write_op(w->st, STORE_OP_UPDATE, "shared",
@@ -621,7 +621,7 @@ Test(store, concurrent_writers_serialise_on_one_revision_counter)
     cr_expect_eq(store_revision(st), writes, "one revision per successful write");
     cr_expect_eq(store_count(st, "own/"), THREADS * PER_THREAD);
     struct store_obj *shared = store_get(st, "shared");
-    cr_expect_eq(json_integer_value(json_object_get(shared->json, "n")), THREADS * PER_THREAD,
+    cr_expect_eq(json_integer_value(json_object_get(store_obj_json(shared), "n")), THREADS * PER_THREAD,
                  "no increment lost");
     store_obj_unref(shared);
     /* The log holds every commit once, with no gap and no repeat. */
@@ -635,5 +635,41 @@ Test(store, concurrent_writers_serialise_on_one_revision_counter)
         store_event_release(&ev[i]);
     }
     free(ev);
+    store_free(st);
+}
+
+/*
+ * Trees are a cache of the bytes: past STORE_TREE_BUDGET, those of objects only the store
+ * holds are freed as writes go on, parsed again on the next use, and never taken from an
+ * object a reader still holds.
+ */
+Test(store, trees_over_the_budget_are_freed_unless_held_and_come_back_equal)
+{
+    struct store *st = new_store(16);
+    cr_assert_eq(create(st, "services/default/held", "held"), STORE_OK);
+    struct store_obj *held = store_get(st, "services/default/held");
+    json_t *held_tree = store_obj_json(held);
+    char key[64];
+    for (int i = 0; i < STORE_TREE_BUDGET + 2048; i++) {
+        snprintf(key, sizeof(key), "services/default/s%05d", i);
+        cr_assert_eq(create(st, key, "ClusterIP"), STORE_OK);
+    }
+    /* The early objects are long out of the event log and held by nobody: their trees went. */
+    struct store_obj *early = store_get(st, "services/default/s00000");
+    cr_assert_not_null(early);
+    cr_expect_null(atomic_load(&early->tree), "an unused tree over the budget was kept");
+    json_t *again = store_obj_json(early);
+    json_t *want = svc("s00000", "ClusterIP");
+    json_object_set_new(json_object_get(want, "metadata"), "resourceVersion",
+                        json_string(rv_of(early)));
+    cr_expect(json_equal(again, want), "the tree parsed again differs from the one written");
+    cr_expect_eq(store_obj_json(early), again, "a parsed tree is kept while it is in use");
+    json_decref(want);
+    store_obj_unref(early);
+    /* The held object kept its tree all along. */
+    cr_expect_eq(atomic_load(&held->tree), held_tree);
+    cr_expect_str_eq(json_string_value(json_object_get(json_object_get(held_tree, "spec"), "type")),
+                     "held");
+    store_obj_unref(held);
     store_free(st);
 }

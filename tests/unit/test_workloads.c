@@ -260,7 +260,7 @@ static json_t *outcome(int rc, struct reg_result *res, struct apierr *err, json_
     } else {
         json_object_set_new(o, "code", json_integer(res->code));
         if (res->obj)
-            json_object_set(o, "object", res->obj->json);
+            json_object_set(o, "object", store_obj_json(res->obj));
         if (res->answer)
             json_object_set(o, "status", res->answer);
         json_object_set_new(o, "unchanged", json_boolean(res->unchanged));
@@ -330,7 +330,7 @@ static json_t *run_step(struct fixture *f, const json_t *c, const json_t *step)
             for (size_t i = 0; i < list.n; i++)
                 json_array_append_new(
                     names, json_string(json_string_value(json_object_get(
-                               json_object_get(list.items[i]->json, "metadata"), "name"))));
+                               json_object_get(store_obj_json(list.items[i]), "metadata"), "name"))));
             json_object_set_new(o, "code", json_integer(200));
             json_object_set_new(o, "names", names);
             reg_list_release(&list);
@@ -465,7 +465,7 @@ Test(workloads, stored_pod_spec_keeps_go_field_order)
         "dnsPolicy",       "serviceAccountName", "serviceAccount", "securityContext",
         "schedulerName",   "tolerations",        "priority",       "enableServiceLinks",
         "preemptionPolicy"};
-    json_t *spec = json_object_get(res.obj->json, "spec");
+    json_t *spec = json_object_get(store_obj_json(res.obj), "spec");
     size_t i = 0;
     const char *key;
     json_t *v;
@@ -495,7 +495,7 @@ Test(workloads, service_account_token_volume_is_shared_by_all_containers)
     struct apierr err;
     apierr_init(&err);
     cr_assert_eq(registry_create(f.reg, &req, pod, &res, &err), 0);
-    json_t *spec = json_object_get(res.obj->json, "spec");
+    json_t *spec = json_object_get(store_obj_json(res.obj), "spec");
     json_t *vols = json_object_get(spec, "volumes");
     cr_assert_eq(json_array_size(vols), 1);
     const char *vol = json_string_value(json_object_get(json_array_get(vols, 0), "name"));
@@ -533,7 +533,7 @@ Test(workloads, kubelet_finishes_graceful_deletion_with_grace_zero)
     json_t *opts = json_object();
     cr_assert_eq(registry_delete(f.reg, &req, opts, &res, &err), 0);
     cr_assert_not_null(
-        json_object_get(json_object_get(res.obj->json, "metadata"), "deletionTimestamp"));
+        json_object_get(json_object_get(store_obj_json(res.obj), "metadata"), "deletionTimestamp"));
     reg_result_release(&res);
     cr_assert_eq(store_revision(f.store), before + 1, "one write marks the pod");
     json_object_set_new(opts, "gracePeriodSeconds", json_integer(0));
@@ -548,7 +548,7 @@ Test(workloads, kubelet_finishes_graceful_deletion_with_grace_zero)
     long n = store_events_since(f.store, before + 1, ev, 4);
     cr_assert_eq(n, 2);
     cr_expect_eq(ev[0].type, STORE_MODIFIED);
-    cr_expect_eq(json_integer_value(json_object_get(json_object_get(ev[0].obj->json, "metadata"),
+    cr_expect_eq(json_integer_value(json_object_get(json_object_get(store_obj_json(ev[0].obj), "metadata"),
                                                     "deletionGracePeriodSeconds")),
                  0);
     cr_expect_eq(ev[1].type, STORE_DELETED);
