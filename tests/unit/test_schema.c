@@ -9,6 +9,8 @@
  */
 #include <criterion/criterion.h>
 #include <jansson.h>
+#include <pthread.h>
+#include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 
@@ -219,7 +221,8 @@ Test(schema, unknown_fields_are_pruned_and_reported_with_paths)
         bool found = false;
         size_t k;
         json_t *p;
-        json_array_foreach(rep.unknown, k, p) found |= !strcmp(json_string_value(p), want[i]);
+        json_array_foreach (rep.unknown, k, p)
+            found |= !strcmp(json_string_value(p), want[i]);
         cr_expect(found, "%s not reported in %s", want[i], paths);
     }
     free(paths);
@@ -390,6 +393,204 @@ Test(schema, definitions_are_reachable)
     schema_free(NULL);
 }
 
+/* A schema read from JSON text (the caller frees it). */
+static struct schema *schema_of(const char *text)
+{
+    json_error_t jerr;
+    json_t *defs = json_loads(text, 0, &jerr);
+    cr_assert_not_null(defs, "schema: %s", jerr.text);
+    struct schema *s = schema_new(defs);
+    json_decref(defs);
+    return s;
+}
+
+/* A struct of 60 fields, more than the canonicaliser keeps on its stack, and a map of 20 keys,
+   more than it sorts in place: both come out in the same order as small ones. */
+Test(schema, wide_structs_and_big_maps_keep_the_order)
+{
+    json_t *props = json_object();
+    for (int f = 0; f < 60; f++) {
+        char k[16];
+        snprintf(k, sizeof(k), "f%02d", f);
+        json_object_set_new(props, k,
+                            f == 30 ? json_pack("{s:s,s:{s:s}}", "type", "object",
+                                                "additionalProperties", "type", "string")
+                                    : json_pack("{s:s,s:s}", "type", "integer", "omit",
+                                                f % 10 ? "empty" : "never"));
+    }
+    json_t *defs = json_pack("{s:{s:o}}", "io.example.v1.Wide", "properties", props);
+    struct schema *s = schema_new(defs);
+    json_decref(defs);
+    json_t *in = json_object();
+    json_t *map = json_object();
+    for (int k = 19; k >= 0; k--) {
+        char key[16];
+        snprintf(key, sizeof(key), "k%02d", k);
+        json_object_set_new(map, key, json_string(key));
+    }
+    for (int f = 59; f >= 0; f--) {
+        char k[16];
+        snprintf(k, sizeof(k), "f%02d", f);
+        json_object_set_new(in, k, f == 30 ? json_incref(map) : json_integer(f));
+    }
+    json_object_set_new(in, "zzz", json_true());
+    char want[2048] = "{";
+    for (int f = 0; f < 60; f++) {
+        char part[256];
+        if (f == 30) {
+            strcat(want, "\"f30\":{");
+            for (int k = 0; k < 20; k++) {
+                snprintf(part, sizeof(part), "%s\"k%02d\":\"k%02d\"", k ? "," : "", k, k);
+                strcat(want, part);
+            }
+            strcat(want, "},");
+            continue;
+        }
+        snprintf(part, sizeof(part), "\"f%02d\":%d,", f, f);
+        strcat(want, part);
+    }
+    want[strlen(want) - 1] = '}';
+    char *text = json_dumps(in, JSON_COMPACT);
+    struct schema_report rep;
+    schema_report_init(&rep);
+    json_t *out = schema_canonicalize(s, "io.example.v1.Wide", in, &rep);
+    cr_assert_not_null(out);
+    char *got = dump(out);
+    cr_expect_str_eq(got, want, "input %s", text);
+    cr_expect_eq(json_array_size(rep.unknown), 1);
+    cr_expect_str_eq(json_string_value(json_array_get(rep.unknown, 0)), "zzz");
+    free(got);
+    json_decref(out);
+    /* Absent, the never-omitted ones come out as zeros, in order. */
+    json_t *empty = json_object();
+    out = schema_canonicalize(s, "io.example.v1.Wide", empty, NULL);
+    got = dump(out);
+    cr_expect_str_eq(got, "{\"f00\":0,\"f10\":0,\"f20\":0,\"f40\":0,\"f50\":0}");
+    free(got);
+    json_decref(out);
+    json_decref(empty);
+    schema_report_release(&rep);
+    free(text);
+    json_decref(map);
+    json_decref(in);
+    schema_free(s);
+}
+
+/* set_ordered on an object with more keys (and longer ones) than it reorders on the stack. */
+Test(schema, set_ordered_on_a_wide_object)
+{
+    json_t *props = json_object();
+    for (int f = 0; f < 60; f++) {
+        char k[64];
+        snprintf(k, sizeof(k), "a_field_with_a_rather_long_name_%02d", f);
+        json_object_set_new(props, k, json_pack("{s:s}", "type", "integer"));
+    }
+    json_t *defs = json_pack("{s:{s:o}}", "io.example.v1.Wide", "properties", props);
+    struct schema *s = schema_new(defs);
+    json_decref(defs);
+    json_t *obj = json_object();
+    json_object_set_new(obj, "zz_unknown_first", json_true());
+    for (int f = 59; f >= 0; f--) {
+        char k[64];
+        snprintf(k, sizeof(k), "a_field_with_a_rather_long_name_%02d", f);
+        if (f != 30)
+            json_object_set_new(obj, k, json_integer(f));
+    }
+    json_object_set_new(obj, "zz_unknown_last", json_false());
+    schema_set_ordered(s, "io.example.v1.Wide", obj, "a_field_with_a_rather_long_name_30",
+                       json_integer(30));
+    /* Fields before the new one in schema order, then it, then the rest as they were. */
+    json_t *want = json_object();
+    for (int f = 0; f <= 30; f++) {
+        char k[64];
+        snprintf(k, sizeof(k), "a_field_with_a_rather_long_name_%02d", f);
+        json_object_set_new(want, k, json_integer(f));
+    }
+    json_object_set_new(want, "zz_unknown_first", json_true());
+    for (int f = 59; f > 30; f--) {
+        char k[64];
+        snprintf(k, sizeof(k), "a_field_with_a_rather_long_name_%02d", f);
+        json_object_set_new(want, k, json_integer(f));
+    }
+    json_object_set_new(want, "zz_unknown_last", json_false());
+    char *got = dump(obj), *w = dump(want);
+    cr_expect_str_eq(got, w);
+    free(got);
+    free(w);
+    json_decref(want);
+    json_decref(obj);
+    schema_free(s);
+}
+
+/* A recursive type is walked as deep as the input goes, up to the decoder's depth limit. */
+Test(schema, recursive_types_stop_at_the_depth_limit)
+{
+    struct schema *s = schema_of("{\"io.example.v1.Node\":{\"properties\":{"
+                                 "\"child\":{\"$ref\":\"io.example.v1.Node\",\"omit\":\"nil\"},"
+                                 "\"n\":{\"type\":\"integer\",\"omit\":\"never\"}}}}");
+    for (int levels = 128; levels <= 129; levels++) {
+        json_t *root = json_object(), *cur = root;
+        for (int i = 0; i < levels; i++) {
+            json_t *c = json_object();
+            json_object_set_new(cur, "child", c);
+            cur = c;
+        }
+        struct schema_report rep;
+        schema_report_init(&rep);
+        json_t *out = schema_canonicalize(s, "io.example.v1.Node", root, &rep);
+        if (levels == 128) {
+            cr_expect_not_null(out, "%s", rep.type_error ? rep.type_error : "");
+        } else {
+            cr_expect_null(out);
+            char want[2048] = "json: cannot unmarshal value nested too deeply into Go struct "
+                              "field Node";
+            for (int i = 0; i < levels; i++)
+                strcat(want, ".child");
+            strcat(want, " of type v1.Node");
+            cr_expect_str_eq(rep.type_error ? rep.type_error : "(none)", want);
+        }
+        json_decref(out);
+        schema_report_release(&rep);
+        json_decref(root);
+    }
+    /* A struct that holds itself by value can never be complete: Go's encoder would not end. */
+    struct schema *loop = schema_of("{\"io.example.v1.Loop\":{\"properties\":{"
+                                    "\"self\":{\"$ref\":\"io.example.v1.Loop\"}}}}");
+    json_t *empty = json_object();
+    cr_expect_null(schema_canonicalize(loop, "io.example.v1.Loop", empty, NULL));
+    json_decref(empty);
+    schema_free(loop);
+    schema_free(s);
+}
+
+/* Results are new trees: changing one never changes the input (scalars may be shared, being
+   immutable). */
+Test(schema, results_share_no_containers_with_the_input)
+{
+    struct schema *s = test_schema();
+    json_t *in = json_loads("{\"m\":{\"a\":\"1\"},\"l\":[\"x\"],\"sub\":{\"x\":\"y\"},"
+                            "\"subs\":[{\"x\":\"z\"}],\"free\":{\"deep\":{\"k\":[1]}}}",
+                            0, NULL);
+    char *before = dump(in);
+    json_t *out = schema_canonicalize(s, THING, in, NULL);
+    cr_assert_not_null(out);
+    const char *keys[] = {"m", "l", "sub", "subs", "free"};
+    for (size_t i = 0; i < sizeof(keys) / sizeof(keys[0]); i++)
+        cr_expect_neq(json_object_get(out, keys[i]), json_object_get(in, keys[i]), "%s", keys[i]);
+    cr_expect_neq(json_object_get(json_object_get(out, "free"), "deep"),
+                  json_object_get(json_object_get(in, "free"), "deep"));
+    json_object_clear(json_object_get(out, "free"));
+    json_object_clear(json_object_get(out, "m"));
+    json_array_clear(json_object_get(out, "subs"));
+    char *after = dump(in);
+    cr_expect_str_eq(after, before);
+    free(before);
+    free(after);
+    json_decref(out);
+    json_decref(in);
+    schema_free(s);
+}
+
 /* ---- the compiled schemas ------------------------------------------------------------------ */
 
 static const struct schema *builtin(void)
@@ -482,7 +683,8 @@ Test(schema, real_unknown_fields_report_strict_decoding_paths)
         bool found = false;
         size_t k;
         json_t *p;
-        json_array_foreach(rep.unknown, k, p) found |= !strcmp(json_string_value(p), want[i]);
+        json_array_foreach (rep.unknown, k, p)
+            found |= !strcmp(json_string_value(p), want[i]);
         cr_expect(found, "%s not reported in %s", want[i], paths);
     }
     cr_expect_null(json_object_get(json_object_get(out, "spec"), "bogusField"));
@@ -612,4 +814,86 @@ Test(schema, set_ordered_on_real_object_meta)
                         "\"7\",\"creationTimestamp\":\"2025-05-01T10:00:00Z\"}");
     free(t);
     json_decref(meta);
+}
+
+/* The built-in table is read from apigen's pre-parsed trees: it must be what parsing the JSON
+   texts gives, key order included. */
+Test(schema, builtin_trees_are_the_json_contract)
+{
+    const struct api *a = api_builtin();
+    char *defs = json_dumps(schema_definitions(a->schema), JSON_COMPACT);
+    cr_expect(!strcmp(defs, svc_api_definitions_json), "definitions differ from the JSON text");
+    free(defs);
+    char msg[256];
+    struct api *parsed =
+        api_new(svc_api_resources_json, svc_api_definitions_json, msg, sizeof(msg));
+    cr_assert_not_null(parsed, "%s", msg);
+    char *want = json_dumps(parsed->raw, JSON_COMPACT);
+    char *got = json_dumps(a->raw, JSON_COMPACT);
+    cr_expect_str_eq(got, want);
+    free(want);
+    free(got);
+    cr_assert_eq(a->n_gvs, parsed->n_gvs);
+    for (size_t g = 0; g < a->n_gvs; g++) {
+        cr_assert_eq(a->gvs[g].n_resources, parsed->gvs[g].n_resources);
+        for (size_t i = 0; i < a->gvs[g].n_resources; i++) {
+            const struct api_resource *x = &a->gvs[g].resources[i],
+                                      *y = &parsed->gvs[g].resources[i];
+            cr_expect_str_eq(x->definition ? x->definition : "-",
+                             y->definition ? y->definition : "-");
+            cr_expect_str_eq(x->list_definition ? x->list_definition : "-",
+                             y->list_definition ? y->list_definition : "-");
+        }
+    }
+    api_free(parsed);
+}
+
+/* The compiled schema is read by every worker thread at once. */
+struct canon_job {
+    const struct schema *s;
+    const char *in;
+    const char *want;
+    int bad;
+};
+
+static void *canon_many(void *arg)
+{
+    struct canon_job *job = arg;
+    json_t *in = json_loads(job->in, 0, NULL);
+    for (int i = 0; i < 300; i++) {
+        struct schema_report rep;
+        schema_report_init(&rep);
+        json_t *out = schema_canonicalize(job->s, SERVICE, in, &rep);
+        char *got = out ? dump(out) : NULL;
+        if (!got || strcmp(got, job->want) || json_array_size(rep.unknown) != 1)
+            job->bad++;
+        free(got);
+        json_decref(out);
+        schema_report_release(&rep);
+    }
+    json_decref(in);
+    return NULL;
+}
+
+Test(schema, canonicalises_alike_from_many_threads)
+{
+    const struct schema *s = builtin();
+    const char *in = "{\"spec\":{\"ports\":[{\"port\":80,\"bogus\":1}],\"selector\":{\"b\":"
+                     "\"2\",\"a\":\"1\"}},\"metadata\":{\"name\":\"x\"},\"kind\":\"Service\"}";
+    json_t *obj = json_loads(in, 0, NULL);
+    json_t *ref = schema_canonicalize(s, SERVICE, obj, NULL);
+    char *want = dump(ref);
+    struct canon_job jobs[4];
+    pthread_t threads[4];
+    for (int t = 0; t < 4; t++) {
+        jobs[t] = (struct canon_job){.s = s, .in = in, .want = want};
+        cr_assert_eq(pthread_create(&threads[t], NULL, canon_many, &jobs[t]), 0);
+    }
+    for (int t = 0; t < 4; t++) {
+        pthread_join(threads[t], NULL);
+        cr_expect_eq(jobs[t].bad, 0, "thread %d", t);
+    }
+    free(want);
+    json_decref(ref);
+    json_decref(obj);
 }
