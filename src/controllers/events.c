@@ -152,29 +152,33 @@ static void record_event(struct controllers *c, const json_t *obj, const char *f
     free(ev_name);
 }
 
+__attribute__((format(printf, 8, 0))) static void
+record_eventv(struct controllers *c, const json_t *obj, const char *field_path, const char *type,
+              const char *reason, const char *component, const char *host, const char *fmt,
+              va_list ap)
+{
+    char *message = NULL;
+    if (vasprintf(&message, fmt, ap) < 0)
+        abort();
+    record_event(c, obj, field_path, type, reason, component, host, message);
+    free(message);
+}
+
 void ctl_event(struct controllers *c, const json_t *obj, const char *type, const char *reason,
                const char *component, const char *fmt, ...)
 {
-    char *message = NULL;
     va_list ap;
     va_start(ap, fmt);
-    if (vasprintf(&message, fmt, ap) < 0)
-        abort();
+    record_eventv(c, obj, NULL, type, reason, component, NULL, fmt, ap);
     va_end(ap);
-    record_event(c, obj, NULL, type, reason, component, NULL, message);
-    free(message);
 }
 
 void ctl_event_on(struct controllers *c, const json_t *obj, const char *field_path,
                   const char *type, const char *reason, const char *component, const char *host,
                   const char *fmt, ...)
 {
-    char *message = NULL;
     va_list ap;
     va_start(ap, fmt);
-    if (vasprintf(&message, fmt, ap) < 0)
-        abort();
+    record_eventv(c, obj, field_path, type, reason, component, host, fmt, ap);
     va_end(ap);
-    record_event(c, obj, field_path, type, reason, component, host, message);
-    free(message);
 }
