@@ -21,6 +21,9 @@ char *xstrdup(const char *s);
 char *xstrndup(const char *s, size_t n);
 char *xasprintf(const char *fmt, ...) __attribute__((format(printf, 1, 2)));
 
+/* The value of a hexadecimal digit (either case), or -1. */
+int util_hex_digit(char c);
+
 /* ---- randomness ---------------------------------------------------------------------------------
  * A per-thread xoshiro256** generator seeded from getrandom(2). Not for secrets. */
 uint64_t util_rand_u64(void);

@@ -7,6 +7,7 @@
  * clusterIPs through. Depends on libc only.
  */
 #include "svc/cidr.h"
+#include "svc/util.h"
 
 #include <stdarg.h>
 #include <stdio.h>
@@ -69,22 +70,11 @@ static bool parse_dec(const char *s, unsigned *value, size_t *len)
     return true;
 }
 
-static int hex_digit(char c)
-{
-    if (c >= '0' && c <= '9')
-        return c - '0';
-    if (c >= 'a' && c <= 'f')
-        return c - 'a' + 10;
-    if (c >= 'A' && c <= 'F')
-        return c - 'A' + 10;
-    return -1;
-}
-
 static bool parse_hex(const char *s, unsigned *value, size_t *len)
 {
     unsigned n = 0;
     size_t i = 0;
-    for (int d; (d = hex_digit(s[i])) >= 0; i++) {
+    for (int d; (d = util_hex_digit(s[i])) >= 0; i++) {
         n = n * 16 + (unsigned)d;
         if (n >= PARSE_BIG)
             return false;
@@ -428,25 +418,6 @@ void cidr_broadcast(const struct cidr *c, struct cidr_ip *out)
 #define FLAG_MAX_HOST_BITS 20 /* maxCIDRBits of validateClusterIPFlags */
 #define FLAG_MAX_ERRORS    4
 
-/* A printf into a new string; out of memory aborts. */
-static char *dup_printf(const char *fmt, ...) __attribute__((format(printf, 1, 2)));
-static char *dup_printf(const char *fmt, ...)
-{
-    va_list ap;
-    va_start(ap, fmt);
-    int n = vsnprintf(NULL, 0, fmt, ap);
-    va_end(ap);
-    if (n < 0)
-        abort();
-    char *s = malloc((size_t)n + 1);
-    if (!s)
-        abort();
-    va_start(ap, fmt);
-    vsnprintf(s, (size_t)n + 1, fmt, ap);
-    va_end(ap);
-    return s;
-}
-
 /* Parse the n-th comma-separated entry of flag (n = 0 or 1) as a CIDR. */
 static int parse_entry(const char *flag, int n, struct cidr *out)
 {
@@ -475,7 +446,7 @@ static char *check_max_range(const struct cidr *c, const char *flag_name)
     unsigned bits = cidr_family_bits(c->ip.family);
     if (cidr_host_bits(c) <= FLAG_MAX_HOST_BITS)
         return NULL;
-    return dup_printf("specified %s is too large; for %u-bit addresses, the mask must be >= %u",
+    return xasprintf("specified %s is too large; for %u-bit addresses, the mask must be >= %u",
                       flag_name, bits, bits - FLAG_MAX_HOST_BITS);
 }
 
@@ -503,17 +474,17 @@ int cidr_parse_service_cluster_ip_range(const char *flag, struct cidr_service_ra
 
     /* Step 1: completion; the first failure ends it. */
     if (parse_entry(flag, 0, &out->primary) != 0)
-        return flag_fail(err_out, dup_printf("service-cluster-ip-range[0] is not a valid cidr"));
+        return flag_fail(err_out, xasprintf("service-cluster-ip-range[0] is not a valid cidr"));
     /* ServiceIPRange: min(RangeSize, 1<<16) must be at least 8. */
     if (cidr_host_bits(&out->primary) < 3)
-        return flag_fail(err_out, dup_printf("error determining service IP ranges for primary "
+        return flag_fail(err_out, xasprintf("error determining service IP ranges for primary "
                                              "service cidr: the service cluster IP range must be "
                                              "at least 8 IP addresses"));
     struct cidr_u128 one = {0, 1};
     cidr_ip_at(&out->primary, one, &out->service_ip);
     if (entries > 1) {
         if (parse_entry(flag, 1, &out->secondary) != 0)
-            return flag_fail(err_out, dup_printf("service-cluster-ip-range[1] is not an ip net"));
+            return flag_fail(err_out, xasprintf("service-cluster-ip-range[1] is not an ip net"));
         out->has_secondary = true;
     }
 
@@ -521,13 +492,13 @@ int cidr_parse_service_cluster_ip_range(const char *flag, struct cidr_service_ra
     char *errs[FLAG_MAX_ERRORS];
     size_t n = 0;
     if (entries > 2)
-        errs[n++] = dup_printf("--service-cluster-ip-range must not contain more than two entries");
+        errs[n++] = xasprintf("--service-cluster-ip-range must not contain more than two entries");
     if ((errs[n] = check_max_range(&out->primary, "--service-cluster-ip-range")))
         n++;
     if (out->has_secondary) {
         if (out->primary.ip.family == out->secondary.ip.family)
             errs[n++] =
-                dup_printf("--service-cluster-ip-range[0] and --service-cluster-ip-range[1] "
+                xasprintf("--service-cluster-ip-range[0] and --service-cluster-ip-range[1] "
                            "must be of different IP family");
         if ((errs[n] = check_max_range(&out->secondary, "--service-cluster-ip-range[1]")))
             n++;

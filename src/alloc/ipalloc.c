@@ -4,6 +4,7 @@
  * alloc/bitmap.h, libc and pthreads.
  */
 #include "svc/ipalloc.h"
+#include "svc/util.h"
 
 #include <pthread.h>
 #include <stdarg.h>
@@ -24,24 +25,6 @@ struct ipalloc {
     struct alloc_bitmap bm;
     uint64_t hosts; /* the 1.33 IPAddress allocator's host count, for the available gauge */
 };
-
-static char *dup_printf(const char *fmt, ...) __attribute__((format(printf, 1, 2)));
-static char *dup_printf(const char *fmt, ...)
-{
-    va_list ap;
-    va_start(ap, fmt);
-    int n = vsnprintf(NULL, 0, fmt, ap);
-    va_end(ap);
-    if (n < 0)
-        abort();
-    char *s = malloc((size_t)n + 1);
-    if (!s)
-        abort();
-    va_start(ap, fmt);
-    vsnprintf(s, (size_t)n + 1, fmt, ap);
-    va_end(ap);
-    return s;
-}
 
 /* calculateRangeOffset of ipallocator: min(max(16, size/16), 256), 0 when size <= 16, on the
  * raw CIDR size (so a /27 has a 16-address static band out of its 30 usable addresses). */
@@ -223,27 +206,27 @@ char *ipalloc_strerror(const struct ipalloc *a, int code, const char *ip_text)
 {
     switch (code) {
     case 0:
-        return dup_printf("%s", "");
+        return xasprintf("%s", "");
     case IPALLOC_ERR_FULL:
-        return dup_printf("range is full");
+        return xasprintf("range is full");
     case IPALLOC_ERR_ALLOCATED:
-        return dup_printf("provided IP is already allocated");
+        return xasprintf("provided IP is already allocated");
     case IPALLOC_ERR_MISMATCHED_NETWORK:
-        return dup_printf("the provided network does not match the current range");
+        return xasprintf("the provided network does not match the current range");
     case IPALLOC_ERR_NOT_IN_RANGE: {
         /* ErrNotInRange prints the parsed net.IP (canonical, "<nil>" when unparsable) and the
          * range's net.IPNet. */
         struct cidr_ip ip;
         char ipbuf[CIDR_IP_STRLEN], cidrbuf[CIDR_STRLEN];
         cidr_ip_parse(ip_text, &ip);
-        return dup_printf("the provided IP (%s) is not in the valid range. "
+        return xasprintf("the provided IP (%s) is not in the valid range. "
                           "The range of valid IPs is %s",
                           cidr_ip_format(&ip, ipbuf), cidr_format(&a->range, cidrbuf));
     }
     case IPALLOC_ERR_NOT_ALLOCATED:
-        return dup_printf("provided IP is not allocated"); /* ours: upstream has no such error */
+        return xasprintf("provided IP is not allocated"); /* ours: upstream has no such error */
     default:
-        return dup_printf("unknown ipalloc error %d", code);
+        return xasprintf("unknown ipalloc error %d", code);
     }
 }
 
@@ -252,7 +235,7 @@ char *ipalloc_static_error_detail(const struct ipalloc *a, int code, const char 
     /* alloc.go allocIPs: fmt.Sprintf("failed to allocate IP %v: %v", ip, err), ip being the
      * string from spec.clusterIPs. */
     char *err = ipalloc_strerror(a, code, ip_text);
-    char *detail = dup_printf("failed to allocate IP %s: %s", ip_text ? ip_text : "", err);
+    char *detail = xasprintf("failed to allocate IP %s: %s", ip_text ? ip_text : "", err);
     free(err);
     return detail;
 }
@@ -262,5 +245,5 @@ char *ipalloc_dynamic_error_message(int code)
     /* alloc.go allocIPs: errors.NewInternalError(fmt.Errorf("failed to allocate a serviceIP:
      * %v", err)). Only FULL can reach it; the strerror cases without a range need no range. */
     const char *err = code == IPALLOC_ERR_FULL ? "range is full" : "unknown error";
-    return dup_printf("failed to allocate a serviceIP: %s", err);
+    return xasprintf("failed to allocate a serviceIP: %s", err);
 }

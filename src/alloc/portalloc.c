@@ -5,6 +5,7 @@
  * those are what an operator sees. Depends on the private alloc/bitmap.h, libc and pthreads.
  */
 #include "svc/portalloc.h"
+#include "svc/util.h"
 
 #include <pthread.h>
 #include <stdarg.h>
@@ -23,24 +24,6 @@ struct portalloc {
     struct portalloc_range range;
     struct alloc_bitmap bm;
 };
-
-static char *dup_printf(const char *fmt, ...) __attribute__((format(printf, 1, 2)));
-static char *dup_printf(const char *fmt, ...)
-{
-    va_list ap;
-    va_start(ap, fmt);
-    int n = vsnprintf(NULL, 0, fmt, ap);
-    va_end(ap);
-    if (n < 0)
-        abort();
-    char *s = malloc((size_t)n + 1);
-    if (!s)
-        abort();
-    va_start(ap, fmt);
-    vsnprintf(s, (size_t)n + 1, fmt, ap);
-    va_end(ap);
-    return s;
-}
 
 /* ---- Go strconv emulation (for the flag's error texts) --------------------------------------- */
 
@@ -135,7 +118,7 @@ static char *go_quote(const char *s, size_t n)
 static char *atoi_error(const char *s, size_t n, const char *why)
 {
     char *q = go_quote(s, n);
-    char *msg = dup_printf("strconv.Atoi: parsing %s: %s", q, why);
+    char *msg = xasprintf("strconv.Atoi: parsing %s: %s", q, why);
     free(q);
     return msg;
 }
@@ -221,7 +204,7 @@ int portalloc_parse_range(const char *s, struct portalloc_range *out, char **err
     char *err = NULL;
 
     if (hyphen && plus)
-        return range_fail(err_out, dup_printf("unable to parse port range: %.*s", (int)n, s));
+        return range_fail(err_out, xasprintf("unable to parse port range: %.*s", (int)n, s));
     if (hyphen) {
         size_t h = (size_t)(hyphen - s);
         if (go_atoi(s, h, &low, &err) != 0 || go_atoi(hyphen + 1, n - h - 1, &high, &err) != 0)
@@ -241,10 +224,10 @@ int portalloc_parse_range(const char *s, struct portalloc_range *out, char **err
 
     if (low > PORT_MAX || high > PORT_MAX)
         return range_fail(
-            err_out, dup_printf("the port range cannot be greater than 65535: %.*s", (int)n, s));
+            err_out, xasprintf("the port range cannot be greater than 65535: %.*s", (int)n, s));
     if (high < low)
         return range_fail(err_out,
-                          dup_printf("end port cannot be less than start port: %.*s", (int)n, s));
+                          xasprintf("end port cannot be less than start port: %.*s", (int)n, s));
     /* low never carries a sign, so now 0 <= low <= high <= 65535. */
     out->base = (int)low;
     out->size = (int)(high - low + 1);
@@ -387,25 +370,25 @@ char *portalloc_strerror(const struct portalloc *pa, int code)
     char buf[PORTALLOC_RANGE_STRLEN];
     switch (code) {
     case 0:
-        return dup_printf("%s", "");
+        return xasprintf("%s", "");
     case PORTALLOC_ERR_FULL:
-        return dup_printf("range is full");
+        return xasprintf("range is full");
     case PORTALLOC_ERR_ALLOCATED:
-        return dup_printf("provided port is already allocated");
+        return xasprintf("provided port is already allocated");
     case PORTALLOC_ERR_NOT_IN_RANGE:
-        return dup_printf("provided port is not in the valid range. The range of valid ports is %s",
+        return xasprintf("provided port is not in the valid range. The range of valid ports is %s",
                           portalloc_range_format(&pa->range, buf));
     case PORTALLOC_ERR_NOT_ALLOCATED:
-        return dup_printf("provided port is not allocated"); /* ours: upstream has none */
+        return xasprintf("provided port is not allocated"); /* ours: upstream has none */
     default:
-        return dup_printf("unknown portalloc error %d", code);
+        return xasprintf("unknown portalloc error %d", code);
     }
 }
 
 char *portalloc_dynamic_error_message(int code)
 {
     /* alloc.go initNodePorts/updateNodePorts: fmt.Errorf("failed to allocate a nodePort: %v"). */
-    return dup_printf("failed to allocate a nodePort: %s",
+    return xasprintf("failed to allocate a nodePort: %s",
                       code == PORTALLOC_ERR_FULL ? "range is full" : "unknown error");
 }
 
@@ -416,8 +399,8 @@ char *portalloc_health_check_error_message(const struct portalloc *pa, int code,
     char *err = portalloc_strerror(pa, code);
     char *msg =
         requested != 0
-            ? dup_printf("failed to allocate requested HealthCheck NodePort %d: %s", requested, err)
-            : dup_printf("failed to allocate a HealthCheck NodePort 0: %s", err);
+            ? xasprintf("failed to allocate requested HealthCheck NodePort %d: %s", requested, err)
+            : xasprintf("failed to allocate a HealthCheck NodePort 0: %s", err);
     free(err);
     return msg;
 }

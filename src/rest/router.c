@@ -15,25 +15,14 @@
 
 #define MAX_SEGMENTS 12
 
-static int hexval(char c)
-{
-    if (c >= '0' && c <= '9')
-        return c - '0';
-    if (c >= 'a' && c <= 'f')
-        return c - 'a' + 10;
-    if (c >= 'A' && c <= 'F')
-        return c - 'A' + 10;
-    return -1;
-}
-
 /* Decode %XX (and '+' as a space when plus is set) of s[0..n) into a new string. */
 static char *url_decode(const char *s, size_t n, bool plus, bool *ok)
 {
     char *out = xmalloc(n + 1), *o = out;
     for (size_t i = 0; i < n; i++) {
         if (s[i] == '%') {
-            int hi = i + 1 < n ? hexval(s[i + 1]) : -1;
-            int lo = i + 2 < n ? hexval(s[i + 2]) : -1;
+            int hi = i + 1 < n ? util_hex_digit(s[i + 1]) : -1;
+            int lo = i + 2 < n ? util_hex_digit(s[i + 2]) : -1;
             if (hi < 0 || lo < 0) {
                 *ok = false;
                 break;

@@ -1,5 +1,5 @@
 /*
- * alloc: checked allocation helpers.
+ * alloc: checked allocation helpers, and the small text helpers that go with them.
  * Out of memory aborts, as STYLE.md says; callers never test for NULL.
  */
 #include "svc/util.h"
@@ -59,4 +59,15 @@ char *xasprintf(const char *fmt, ...)
     if (n < 0)
         abort();
     return p;
+}
+
+int util_hex_digit(char c)
+{
+    if (c >= '0' && c <= '9')
+        return c - '0';
+    if (c >= 'a' && c <= 'f')
+        return c - 'a' + 10;
+    if (c >= 'A' && c <= 'F')
+        return c - 'A' + 10;
+    return -1;
 }

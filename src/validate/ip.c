@@ -48,17 +48,6 @@ static bool dtoi(const char *s, size_t n, unsigned long *val, size_t *used)
     return true;
 }
 
-static int hexval(char c)
-{
-    if (c >= '0' && c <= '9')
-        return c - '0';
-    if (c >= 'a' && c <= 'f')
-        return c - 'a' + 10;
-    if (c >= 'A' && c <= 'F')
-        return c - 'A' + 10;
-    return -1;
-}
-
 /* Dotted IPv4 over all of s[0..n) into out[0..4). */
 static bool parse_ipv4(const char *s, size_t n, bool strict, uint8_t out[4])
 {
@@ -106,8 +95,8 @@ static bool parse_ipv6(const char *s, size_t n, bool strict, uint8_t ip[16])
     while (i < 16) {
         unsigned long v = 0;
         size_t c = 0;
-        for (; pos + c < n && hexval(s[pos + c]) >= 0; c++) {
-            v = v * 16 + (unsigned long)hexval(s[pos + c]);
+        for (; pos + c < n && util_hex_digit(s[pos + c]) >= 0; c++) {
+            v = v * 16 + (unsigned long)util_hex_digit(s[pos + c]);
             if (v >= GO_BIG)
                 return false;
         }

@@ -389,3 +389,13 @@ Test(util, checked_allocation_helpers)
     cr_expect_str_eq(d, "x-7-002.5");
     free(d);
 }
+
+Test(util, hex_digits_in_either_case)
+{
+    cr_expect_eq(util_hex_digit('0'), 0);
+    cr_expect_eq(util_hex_digit('9'), 9);
+    cr_expect_eq(util_hex_digit('a'), 10);
+    cr_expect_eq(util_hex_digit('F'), 15);
+    cr_expect_eq(util_hex_digit('g'), -1);
+    cr_expect_eq(util_hex_digit('%'), -1);
+}
