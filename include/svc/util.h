@@ -24,6 +24,14 @@ char *xasprintf(const char *fmt, ...) __attribute__((format(printf, 1, 2)));
 /* The value of a hexadecimal digit (either case), or -1. */
 int util_hex_digit(char c);
 
+/* Go's strconv.ParseUint(s, 10, 64) and ParseInt(s, 10, 64), whose error texts clients see:
+   0 with *out set, 1 for a syntax error, 2 for a value out of range (Go stops at the first
+   digit that overflows, before looking at what follows). */
+#define UTIL_PARSE_SYNTAX 1
+#define UTIL_PARSE_RANGE  2
+int util_parse_uint64(const char *s, uint64_t *out);
+int util_parse_int64(const char *s, long long *out);
+
 /* ---- randomness ---------------------------------------------------------------------------------
  * A per-thread xoshiro256** generator seeded from getrandom(2). Not for secrets. */
 uint64_t util_rand_u64(void);

@@ -408,26 +408,8 @@ bool reg_filter_match(const struct reg_filter *f, const struct store_obj *obj)
     return filter_accepts((void *)f, obj);
 }
 
-/* strconv.ParseUint(s, 10, 64): 0, 1 for a syntax error, 2 for a value out of range. */
-static int go_parse_uint(const char *s, uint64_t *out)
-{
-    uint64_t v = 0;
-    if (!*s)
-        return 1;
-    for (const char *p = s; *p; p++) {
-        if (*p < '0' || *p > '9')
-            return 1;
-        unsigned d = (unsigned)(*p - '0');
-        if (v > (UINT64_MAX - d) / 10)
-            return 2;
-        v = v * 10 + d;
-    }
-    *out = v;
-    return 0;
-}
-
 /* ValidateListOptions of a list (apimachinery internalversion/validation): 0, or -1 with the
-   422. (Its sendInitialEvents check needs the parameter, which the list options lack.) */
+   422. */
 static int validate_list_options(const struct reg_list_opts *opts, struct apierr *err)
 {
     const char *match = opts->resource_version_match;
@@ -536,7 +518,7 @@ int registry_list(struct registry *reg, const struct reg_req *req, const struct 
         lo.start_after = start_key;
         lo.at_rv = tok_rv > 0 ? (uint64_t)tok_rv : 0;
     } else if (!ju_empty(rvs)) {
-        int prc = go_parse_uint(rvs, &rv);
+        int prc = util_parse_uint64(rvs, &rv);
         if (prc) {
             invalid_rv(rvs, prc, err);
             goto out;

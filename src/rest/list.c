@@ -12,8 +12,6 @@
 #include "svc/store.h"
 #include "svc/util.h"
 
-#include <ctype.h>
-#include <errno.h>
 #include <jansson.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -30,13 +28,12 @@ static int list_opts_from(const struct rest_request *req, struct reg_list_opts *
     lo->field_selector = rest_param(req, "fieldSelector");
     const char *limit = rest_param(req, "limit");
     if (limit && *limit) {
-        char *end;
-        errno = 0;
-        long long n = strtoll(limit, &end, 10);
-        bool syntax = *end || end == limit || isspace((unsigned char)*limit);
-        if (syntax || errno == ERANGE)
+        long long n = 0;
+        int bad = util_parse_int64(limit, &n);
+        if (bad)
             return apierr_simple(err, APIERR_BAD_REQUEST, "strconv.ParseInt: parsing \"%s\": %s",
-                                 limit, syntax ? "invalid syntax" : "value out of range");
+                                 limit,
+                                 bad == UTIL_PARSE_RANGE ? "value out of range" : "invalid syntax");
         if (n > 0)
             lo->limit = (size_t)n;
     }
@@ -47,11 +44,17 @@ static int list_opts_from(const struct rest_request *req, struct reg_list_opts *
     return 0;
 }
 
-/* Upstream's watch switch: any value but "0" or "false" (in any case), even an empty one. */
+/* Go's *bool and bool query conversions: "0" and "false" (any case) are false, all else (an
+   empty value too) true. */
+bool rest_param_true(const char *v)
+{
+    return v && strcmp(v, "0") && strcasecmp(v, "false");
+}
+
+/* Upstream's watch switch. */
 bool rest_is_watch_param(const struct rest_request *req)
 {
-    const char *w = rest_param(req, "watch");
-    return w && strcmp(w, "0") && strcasecmp(w, "false");
+    return rest_param_true(rest_param(req, "watch"));
 }
 
 /* ListMeta, in Go field order: resourceVersion, continue, remainingItemCount. */

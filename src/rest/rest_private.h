@@ -68,6 +68,8 @@ json_t *rest_table(const struct api_resource *res, const char *version, const ch
                    struct apierr *err);
 
 /* Shared answer helpers (server.c). */
+/* Go's boolean query parameter: anything but "0" and "false" (any case) is true; NULL false. */
+bool rest_param_true(const char *v);
 /* Whether the query asks for a watch (?watch=, upstream's boolean parsing). */
 bool rest_is_watch_param(const struct rest_request *req);
 void rest_add_warning(struct rest_response *resp, const char *text);

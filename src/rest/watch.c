@@ -209,51 +209,6 @@ static void ctx_free(void *c)
 
 /* ---- query parameters, as DecodeParameters reads them ---------------------------------------- */
 
-/* Go's *bool and bool query conversions: "0" and "false" (any case) are false, all else true. */
-static bool param_true(const char *v)
-{
-    return v && strcmp(v, "0") && strcasecmp(v, "false");
-}
-
-/* strconv.ParseUint(s, 10, 64): 0, 1 for a syntax error, 2 for a value out of range (Go stops
-   at the first digit that overflows, before looking at what follows). */
-static int go_parse_uint(const char *s, uint64_t *out)
-{
-    uint64_t v = 0;
-    if (!*s)
-        return 1;
-    for (const char *p = s; *p; p++) {
-        if (*p < '0' || *p > '9')
-            return 1;
-        unsigned d = (unsigned)(*p - '0');
-        if (v > (UINT64_MAX - d) / 10)
-            return 2;
-        v = v * 10 + d;
-    }
-    *out = v;
-    return 0;
-}
-
-/* strconv.ParseInt(s, 10, 64), with the same results. */
-static int go_parse_int(const char *s, long long *out)
-{
-    bool neg = false;
-    if (*s == '+' || *s == '-') {
-        neg = *s == '-';
-        s++;
-    }
-    uint64_t u;
-    int rc = go_parse_uint(s, &u);
-    if (rc)
-        return rc;
-    if (!neg && u > (uint64_t)INT64_MAX)
-        return 2;
-    if (neg && u > (uint64_t)INT64_MAX + 1)
-        return 2;
-    *out = neg ? (long long)(0 - u) : (long long)u;
-    return 0;
-}
-
 /* The error text of a failed strconv call: `strconv.ParseInt: parsing "x": invalid syntax`. */
 static char *numerror(const char *fn, const char *s, int rc)
 {
@@ -273,7 +228,7 @@ static int int_param(const struct rest_request *req, const char *key, bool *pres
     *out = 0;
     if (!v)
         return 0;
-    int rc = go_parse_int(v, out);
+    int rc = util_parse_int64(v, out);
     if (!rc)
         return 0;
     char *msg = numerror("ParseInt", v, rc);
@@ -440,8 +395,8 @@ void watch_handle(struct rest_server *srv, const struct rest_request *req,
         check_selector_syntax(labels, fields, &err))
         goto fail;
     bool has_sie = sie != NULL;
-    bool send_initial = has_sie && param_true(sie);
-    bool bookmarks = param_true(rest_param(req, "allowWatchBookmarks"));
+    bool send_initial = has_sie && rest_param_true(sie);
+    bool bookmarks = rest_param_true(rest_param(req, "allowWatchBookmarks"));
     /* SetListOptionsDefaults with WatchList on: a watch from "" or "0" sends initial events. */
     if (!has_sie && ju_empty(match) && (ju_empty(rv) || !strcmp(rv, "0"))) {
         has_sie = send_initial = true;
@@ -498,7 +453,7 @@ void watch_handle(struct rest_server *srv, const struct rest_request *req,
     /* The storage layer parses the version; its error is not an API status upstream. */
     uint64_t start = 0;
     if (!ju_empty(rv) && strcmp(rv, "0")) {
-        int rc = go_parse_uint(rv, &start);
+        int rc = util_parse_uint64(rv, &start);
         if (rc) {
             invalid_rv(rv, rc, &err);
             goto fail;

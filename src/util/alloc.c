@@ -71,3 +71,37 @@ int util_hex_digit(char c)
         return c - 'A' + 10;
     return -1;
 }
+
+int util_parse_uint64(const char *s, uint64_t *out)
+{
+    uint64_t v = 0;
+    if (!*s)
+        return UTIL_PARSE_SYNTAX;
+    for (const char *p = s; *p; p++) {
+        if (*p < '0' || *p > '9')
+            return UTIL_PARSE_SYNTAX;
+        unsigned d = (unsigned)(*p - '0');
+        if (v > (UINT64_MAX - d) / 10)
+            return UTIL_PARSE_RANGE;
+        v = v * 10 + d;
+    }
+    *out = v;
+    return 0;
+}
+
+int util_parse_int64(const char *s, long long *out)
+{
+    bool neg = false;
+    if (*s == '+' || *s == '-') {
+        neg = *s == '-';
+        s++;
+    }
+    uint64_t u;
+    int rc = util_parse_uint64(s, &u);
+    if (rc)
+        return rc;
+    if (u > (uint64_t)INT64_MAX + (neg ? 1 : 0))
+        return UTIL_PARSE_RANGE;
+    *out = neg ? (long long)(0 - u) : (long long)u;
+    return 0;
+}

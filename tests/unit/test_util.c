@@ -399,3 +399,31 @@ Test(util, hex_digits_in_either_case)
     cr_expect_eq(util_hex_digit('g'), -1);
     cr_expect_eq(util_hex_digit('%'), -1);
 }
+
+/* strconv.ParseUint / ParseInt base 10: the cases whose error text reaches clients. */
+Test(util, parse_integers_as_go_strconv)
+{
+    uint64_t u = 7;
+    cr_expect_eq(util_parse_uint64("0", &u), 0);
+    cr_expect_eq(u, 0);
+    cr_expect_eq(util_parse_uint64("18446744073709551615", &u), 0);
+    cr_expect_eq(u, UINT64_MAX);
+    cr_expect_eq(util_parse_uint64("18446744073709551616", &u), UTIL_PARSE_RANGE);
+    /* Go reports the overflow before it sees the stray letter */
+    cr_expect_eq(util_parse_uint64("99999999999999999999x", &u), UTIL_PARSE_RANGE);
+    cr_expect_eq(util_parse_uint64("", &u), UTIL_PARSE_SYNTAX);
+    cr_expect_eq(util_parse_uint64("+1", &u), UTIL_PARSE_SYNTAX);
+    cr_expect_eq(util_parse_uint64(" 1", &u), UTIL_PARSE_SYNTAX);
+    cr_expect_eq(util_parse_uint64("1a", &u), UTIL_PARSE_SYNTAX);
+
+    long long v = 7;
+    cr_expect_eq(util_parse_int64("-9223372036854775808", &v), 0);
+    cr_expect_eq(v, INT64_MIN);
+    cr_expect_eq(util_parse_int64("+9223372036854775807", &v), 0);
+    cr_expect_eq(v, INT64_MAX);
+    cr_expect_eq(util_parse_int64("9223372036854775808", &v), UTIL_PARSE_RANGE);
+    cr_expect_eq(util_parse_int64("-9223372036854775809", &v), UTIL_PARSE_RANGE);
+    cr_expect_eq(util_parse_int64("-", &v), UTIL_PARSE_SYNTAX);
+    cr_expect_eq(util_parse_int64("--1", &v), UTIL_PARSE_SYNTAX);
+    cr_expect_eq(util_parse_int64("1.5", &v), UTIL_PARSE_SYNTAX);
+}
