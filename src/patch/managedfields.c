@@ -14,6 +14,7 @@
 #include "svc/util.h"
 
 #include <jansson.h>
+#include <pthread.h>
 #include <stdlib.h>
 #include <string.h>
 #include <time.h>
@@ -163,6 +164,15 @@ char *mf_object_gvknn(const json_t *obj)
 
 static void add_go_string(struct strbuf *sb, const char *s)
 {
+    const char *p = s;
+    while (*p >= 0x20 && *p < 0x7f && !strchr("\"\\<>&", *p))
+        p++;
+    if (!*p) { /* nothing Go's encoder would escape */
+        strbuf_addch(sb, '"');
+        strbuf_add(sb, s, (size_t)(p - s));
+        strbuf_addch(sb, '"');
+        return;
+    }
     json_t *v = json_string(s);
     if (!v) { /* not UTF-8: Go would replace the bad bytes; keep the text printable */
         v = json_string("\xef\xbf\xbd");
@@ -183,7 +193,8 @@ char *mf_manager_id(const char *manager, bool applied, const char *api_version,
         add_go_string(&sb, manager);
         any = true;
     }
-    strbuf_addf(&sb, "%s\"operation\":\"%s\"", any ? "," : "", applied ? "Apply" : "Update");
+    strbuf_addstr(&sb, any ? ",\"operation\":\"" : "\"operation\":\"");
+    strbuf_addstr(&sb, applied ? "Apply\"" : "Update\"");
     if (!applied && api_version && *api_version) {
         strbuf_addstr(&sb, ",\"apiVersion\":");
         add_go_string(&sb, api_version);
@@ -258,6 +269,67 @@ struct mf_entry *mf_managed_get(struct mf_managed *m, const char *id)
     return NULL;
 }
 
+/* An identifier as mf_manager_id writes it, when it has no escapes, no non-ASCII bytes and no
+   spaces: the values of "manager", "operation" and "subresource" (the last of each, as jansson
+   keeps it) in vals, or false for anything else. */
+static bool id_parts_plain(const char *p, const char *vals[3], size_t lens[3])
+{
+    static const char *const names[] = {"manager", "operation", "subresource"};
+    if (*p++ != '{')
+        return false;
+    if (*p == '}')
+        return !p[1];
+    for (;;) {
+        const char *str[2];
+        size_t len[2];
+        for (int i = 0; i < 2; i++) {
+            if (i && *p++ != ':')
+                return false;
+            if (*p++ != '"')
+                return false;
+            str[i] = p;
+            for (; *p != '"'; p++)
+                if ((unsigned char)*p < 0x20 || (unsigned char)*p >= 0x80 || *p == '\\')
+                    return false;
+            len[i] = (size_t)(p++ - str[i]);
+        }
+        for (int k = 0; k < 3; k++) {
+            if (strlen(names[k]) == len[0] && !memcmp(names[k], str[0], len[0])) {
+                vals[k] = str[1];
+                lens[k] = len[1];
+            }
+        }
+        if (*p == '}')
+            return !p[1];
+        if (*p++ != ',')
+            return false;
+    }
+}
+
+/* The manager, operation and subresource an identifier names ("" for those it does not, and
+   for all of them when it is not JSON, like the "current-operation" placeholder). */
+static void id_parts(const char *id, struct mf_entry *e)
+{
+    const char *vals[3] = {"", "", ""};
+    size_t lens[3] = {0, 0, 0};
+    if (*id != '{' && *id != ' ' && *id != '\t' && *id != '\n' && *id != '\r') {
+        /* no JSON text starts so: json_loads would fail */
+    } else if (!id_parts_plain(id, vals, lens)) {
+        json_t *parsed = json_loads(id, 0, NULL);
+        const char *v;
+        e->manager = xstrdup((v = json_string_value(json_object_get(parsed, "manager"))) ? v : "");
+        e->operation =
+            xstrdup((v = json_string_value(json_object_get(parsed, "operation"))) ? v : "");
+        e->subresource =
+            xstrdup((v = json_string_value(json_object_get(parsed, "subresource"))) ? v : "");
+        json_decref(parsed);
+        return;
+    }
+    e->manager = xstrndup(vals[0], lens[0]);
+    e->operation = xstrndup(vals[1], lens[1]);
+    e->subresource = xstrndup(vals[2], lens[2]);
+}
+
 struct mf_entry *mf_managed_put(struct mf_managed *m, const char *id, struct mf_set *set,
                                 const char *api_version, bool applied)
 {
@@ -273,16 +345,10 @@ struct mf_entry *mf_managed_put(struct mf_managed *m, const char *id, struct mf_
         e = &m->items[m->n++];
         memset(e, 0, sizeof(*e));
         e->id = xstrdup(id);
-        json_t *parsed = json_loads(id, 0, NULL);
-        const char *v;
-        e->manager = xstrdup((v = json_string_value(json_object_get(parsed, "manager"))) ? v : "");
-        e->operation =
-            xstrdup((v = json_string_value(json_object_get(parsed, "operation"))) ? v : "");
-        e->subresource =
-            xstrdup((v = json_string_value(json_object_get(parsed, "subresource"))) ? v : "");
-        json_decref(parsed);
+        id_parts(id, e);
     }
     e->set = set;
+    e->fields_json = NULL;
     e->api_version = xstrdup(api_version ? api_version : "");
     e->applied = applied;
     return e;
@@ -293,7 +359,8 @@ void mf_managed_copy(struct mf_managed *dst, const struct mf_managed *src)
     mf_managed_init(dst);
     for (size_t i = 0; i < src->n; i++) {
         const struct mf_entry *e = &src->items[i];
-        mf_managed_put(dst, e->id, mf_set_copy(e->set), e->api_version, e->applied);
+        mf_managed_put(dst, e->id, mf_set_copy(e->set), e->api_version, e->applied)->fields_json =
+            e->fields_json; /* an exact copy encodes alike */
     }
     for (size_t i = 0; i < src->n_times; i++)
         mf_managed_set_time(dst, src->times[i].id, src->times[i].time);
@@ -348,11 +415,42 @@ void mf_managed_drop_other_versions(struct mf_managed *m, const char *api_versio
     }
 }
 
+/* A time as this server writes it, "2025-05-01T10:00:00Z" with a year of four digits from
+   1000 on and a real calendar day (what util_parse_time accepts): *secs set (as timegm gives
+   them, proleptic Gregorian), or false for any other text. util_format_time gives such a time
+   back unchanged, so it needs no round trip. */
+static bool plain_time(const char *s, long long *secs)
+{
+    static const char shape[] = "dddd-dd-ddTdd:dd:ddZ";
+    for (size_t i = 0; i < sizeof(shape) - 1; i++)
+        if (shape[i] == 'd' ? s[i] < '0' || s[i] > '9' : s[i] != shape[i])
+            return false;
+    if (s[sizeof(shape) - 1])
+        return false;
+#define NUM2(p) (((p)[0] - '0') * 10 + ((p)[1] - '0'))
+    long long y = NUM2(s) * 100 + NUM2(s + 2);
+    int mo = NUM2(s + 5), d = NUM2(s + 8), h = NUM2(s + 11), mi = NUM2(s + 14), se = NUM2(s + 17);
+#undef NUM2
+    static const int days[12] = {31, 28, 31, 30, 31, 30, 31, 31, 30, 31, 30, 31};
+    bool leap = (y % 4 == 0 && y % 100 != 0) || y % 400 == 0;
+    if (y < 1000 || mo < 1 || mo > 12 || d < 1 || h > 23 || mi > 59 || se > 59 ||
+        d > days[mo - 1] + (mo == 2 && leap))
+        return false;
+    /* days from 1970-01-01 (H. Hinnant's days_from_civil) */
+    long long yy = mo <= 2 ? y - 1 : y;
+    long long era = yy / 400, yoe = yy - era * 400;
+    long long doy = (153 * (mo + (mo > 2 ? -3 : 9)) + 2) / 5 + d - 1;
+    long long doe = yoe * 365 + yoe / 4 - yoe / 100 + doy;
+    *secs = (era * 146097 + doe - 719468) * 86400 + h * 3600 + mi * 60 + se;
+    return true;
+}
+
 /* metav1.Time round trip: RFC 3339 in, seconds in UTC out; text that does not parse stays. */
 static char *normal_time(const char *s)
 {
     struct timespec ts;
-    if (!s || util_parse_time(s, &ts))
+    long long secs;
+    if (!s || plain_time(s, &secs) || util_parse_time(s, &ts))
         return s ? xstrdup(s) : NULL;
     char buf[UTIL_RFC3339_LEN];
     util_format_time(ts.tv_sec, buf);
@@ -362,6 +460,9 @@ static char *normal_time(const char *s)
 static long long time_unix(const char *s)
 {
     struct timespec ts;
+    long long secs;
+    if (s && plain_time(s, &secs))
+        return secs;
     if (!s || util_parse_time(s, &ts))
         return 0;
     return (long long)ts.tv_sec;
@@ -425,7 +526,7 @@ int mf_managed_decode(const json_t *list, struct mf_managed *out, char **err)
             free(id);
             return -1;
         }
-        mf_managed_put(out, id, set, av, applied);
+        mf_managed_put(out, id, set, av, applied)->fields_json = json_is_object(fields) ? fields : NULL;
         char *t = normal_time(json_string_value(json_object_get(e, "time")));
         mf_managed_set_time(out, id, t);
         free(t);
@@ -477,18 +578,24 @@ json_t *mf_managed_encode(const struct mf_managed *m)
     for (size_t i = 0; i < m->n; i++) {
         const struct mf_entry *e = items[i].e;
         json_t *o = json_object();
+        /* the keys are ours, and so are "Apply", "Update" and "FieldsV1": no UTF-8 to check */
         if (*e->manager)
-            json_object_set_new(o, "manager", json_string(e->manager));
+            json_object_set_new_nocheck(o, "manager", json_string(e->manager));
         if (*items[i].op)
-            json_object_set_new(o, "operation", json_string(items[i].op));
+            json_object_set_new_nocheck(o, "operation", json_string(items[i].op));
         if (*e->api_version)
-            json_object_set_new(o, "apiVersion", json_string(e->api_version));
+            json_object_set_new_nocheck(o, "apiVersion", json_string(e->api_version));
         if (items[i].time)
-            json_object_set_new(o, "time", json_string(items[i].time));
-        json_object_set_new(o, "fieldsType", json_string("FieldsV1"));
-        json_object_set_new(o, "fieldsV1", mf_set_to_fields(e->set));
+            json_object_set_new_nocheck(o, "time", json_string(items[i].time));
+        json_object_set_new_nocheck(o, "fieldsType", json_stringn_nocheck("FieldsV1", 8));
+        /* a set that encodes to what it was read from is written as it was read: the list
+           then shares that fieldsV1 with the object it was read from */
+        if (e->fields_json && mf_set_matches_fields(e->set, e->fields_json))
+            json_object_set_nocheck(o, "fieldsV1", (json_t *)e->fields_json);
+        else
+            json_object_set_new(o, "fieldsV1", mf_set_to_fields(e->set));
         if (*e->subresource)
-            json_object_set_new(o, "subresource", json_string(e->subresource));
+            json_object_set_new_nocheck(o, "subresource", json_string(e->subresource));
         json_array_append_new(list, o);
     }
     free(items);
@@ -536,19 +643,13 @@ static int cmp_entry_id(const void *a, const void *b)
     return strcmp((*(struct mf_entry *const *)a)->id, (*(struct mf_entry *const *)b)->id);
 }
 
-int mf_updater_update(const struct mf_schema *sc, const struct mf_set *exclude, const json_t *lhs,
-                      const json_t *rhs, const char *api_version, struct mf_managed *m,
-                      const char *workflow, bool force, struct mf_comparison *cmp_out,
-                      struct mf_conflicts *conflicts, struct mf_errs *errs)
+/* merge.Updater.update after the comparison (cmp, taken over). */
+static int updater_apply(struct mf_comparison cmp, const struct mf_set *exclude,
+                         struct mf_managed *m, const char *workflow, bool force,
+                         struct mf_comparison *cmp_out, struct mf_conflicts *conflicts)
 {
-    (void)api_version; /* every set left has this version: the others were dropped */
-    struct mf_comparison cmp;
-    if (mf_compare(sc, lhs, rhs, &cmp, errs)) {
-        mf_comparison_release(&cmp);
-        return -1;
-    }
     mf_comparison_exclude(&cmp, exclude);
-    struct mf_set *changed = mf_set_union(cmp.modified, cmp.added);
+    struct mf_set *changed = NULL;
 
     /* Managers in identifier order: upstream walks a Go map, so its order is arbitrary; ours
        is stable, which only shows in the order of the conflict causes. */
@@ -562,6 +663,13 @@ int mf_updater_update(const struct mf_schema *sc, const struct mf_set *exclude, 
     for (size_t i = 0; i < n; i++) {
         if (!strcmp(order[i]->id, workflow))
             continue;
+        if (!changed) /* only other managers need it */
+            changed = mf_set_union(cmp.modified, cmp.added);
+        if (force) {
+            /* nothing to report: the fields just change owner, as below */
+            mf_set_subtract_common(order[i]->set, changed);
+            continue;
+        }
         struct mf_set *c = mf_set_intersection(order[i]->set, changed);
         if (mf_set_empty(c)) {
             mf_set_free(c);
@@ -586,9 +694,9 @@ int mf_updater_update(const struct mf_schema *sc, const struct mf_set *exclude, 
         if (!strcmp(order[i]->id, workflow))
             continue;
         if (lost[i])
-            mf_set_assign(&order[i]->set, mf_set_difference(order[i]->set, lost[i]));
+            mf_set_subtract(order[i]->set, lost[i]);
         if (!mf_set_empty(cmp.removed))
-            mf_set_assign(&order[i]->set, mf_set_difference(order[i]->set, cmp.removed));
+            mf_set_subtract(order[i]->set, cmp.removed);
     }
     for (size_t i = 0; i < m->n;) {
         if (mf_set_empty(m->items[i].set)) {
@@ -612,20 +720,34 @@ out:
     return rc;
 }
 
+int mf_updater_update(const struct mf_schema *sc, const struct mf_set *exclude, const json_t *lhs,
+                      const json_t *rhs, const char *api_version, struct mf_managed *m,
+                      const char *workflow, bool force, struct mf_comparison *cmp_out,
+                      struct mf_conflicts *conflicts, struct mf_errs *errs)
+{
+    (void)api_version; /* every set left has this version: the others were dropped */
+    struct mf_comparison cmp;
+    if (mf_compare(sc, lhs, rhs, &cmp, errs)) {
+        mf_comparison_release(&cmp);
+        return -1;
+    }
+    return updater_apply(cmp, exclude, m, workflow, force, cmp_out, conflicts);
+}
+
 /* ---- the Update chain
  * ------------------------------------------------------------------------------ */
 
-struct mf_set *mf_reset_set(const char *const *paths)
+/* The set of some dotted paths ("metadata.name"); empty segments are skipped. */
+static struct mf_set *path_set(const char *const *paths)
 {
-    if (!paths || !*paths)
-        return NULL;
     struct mf_set *s = mf_set_new();
     for (; *paths; paths++) {
-        char *copy = xstrdup(*paths);
+        char *copy = xstrdup(*paths), *save = NULL;
         struct mf_pe pes[16];
         const struct mf_pe *path[16];
         size_t n = 0;
-        for (char *tok = strtok(copy, "."); tok && n < 16; tok = strtok(NULL, ".")) {
+        for (char *tok = strtok_r(copy, ".", &save); tok && n < 16;
+             tok = strtok_r(NULL, ".", &save)) {
             pes[n] = (struct mf_pe){.kind = MF_PE_FIELD, .field = tok};
             path[n] = &pes[n];
             n++;
@@ -636,29 +758,66 @@ struct mf_set *mf_reset_set(const char *const *paths)
     return s;
 }
 
+/* stripMetaManager's fields. */
+static const char *const strip_paths[] = {
+    "apiVersion",
+    "kind",
+    "metadata",
+    "metadata.name",
+    "metadata.namespace",
+    "metadata.creationTimestamp",
+    "metadata.selfLink",
+    "metadata.uid",
+    "metadata.clusterName",
+    "metadata.generation",
+    "metadata.managedFields",
+    "metadata.resourceVersion",
+    NULL,
+};
+
+/* The sets of the path lists above, built once for the process and only read afterwards. */
+static pthread_once_t fixed_sets_once = PTHREAD_ONCE_INIT;
+static struct mf_set *strip_set, *reset_status_set, *reset_spec_set, *reset_pod_status_set;
+
+static void build_fixed_sets(void)
+{
+    strip_set = path_set(strip_paths);
+    reset_status_set = path_set(reset_status);
+    reset_spec_set = path_set(reset_spec);
+    reset_pod_status_set = path_set(reset_pod_status);
+}
+
+/* The set of paths, NULL when there are none: a fixed one for the lists mf_reset_fields gives,
+   else a new one in *owned. */
+static const struct mf_set *reset_set_of(const char *const *paths, struct mf_set **owned)
+{
+    *owned = NULL;
+    if (!paths || !*paths)
+        return NULL;
+    pthread_once(&fixed_sets_once, build_fixed_sets);
+    if (paths == reset_status)
+        return reset_status_set;
+    if (paths == reset_spec)
+        return reset_spec_set;
+    if (paths == reset_pod_status)
+        return reset_pod_status_set;
+    return *owned = path_set(paths);
+}
+
+struct mf_set *mf_reset_set(const char *const *paths)
+{
+    struct mf_set *owned;
+    const struct mf_set *s = reset_set_of(paths, &owned);
+    return owned ? owned : s ? mf_set_copy(s) : NULL;
+}
+
 void mf_strip_meta(struct mf_managed *m, const char *id)
 {
-    static const char *const strip[] = {
-        "apiVersion",
-        "kind",
-        "metadata",
-        "metadata.name",
-        "metadata.namespace",
-        "metadata.creationTimestamp",
-        "metadata.selfLink",
-        "metadata.uid",
-        "metadata.clusterName",
-        "metadata.generation",
-        "metadata.managedFields",
-        "metadata.resourceVersion",
-        NULL,
-    };
     struct mf_entry *e = mf_managed_get(m, id);
     if (!e)
         return;
-    struct mf_set *s = mf_reset_set(strip);
-    mf_set_assign(&e->set, mf_set_difference(e->set, s));
-    mf_set_free(s);
+    pthread_once(&fixed_sets_once, build_fixed_sets);
+    mf_set_subtract(e->set, strip_set);
     if (mf_set_empty(e->set))
         mf_managed_remove(m, id);
 }
@@ -753,19 +912,29 @@ static void cap_managers(struct mf_managed *m)
     free(u);
 }
 
-int mf_track_update(const struct mf_context *ctx, const struct mf_schema *sc, const json_t *live,
-                    const json_t *obj, const char *manager, struct mf_managed *m, char **err)
+/* mf_track_update; with pre, the caller has validated both objects and compared them already
+   (pre, taken over). */
+static int track_update(const struct mf_context *ctx, const struct mf_schema *sc,
+                        const json_t *live, const json_t *obj, const char *manager,
+                        struct mf_managed *m, char **err, struct mf_comparison *pre)
 {
     *err = NULL;
     const char *version = ctx->api_version ? ctx->api_version : "";
     char *id = mf_manager_id(manager && *manager ? manager : "unknown", false, version,
                              mf_subresource(ctx));
     struct mf_errs errs = {0};
-    struct mf_set *exclude = mf_reset_set(ctx->reset_fields);
+    struct mf_set *exclude_owned;
+    const struct mf_set *exclude = reset_set_of(ctx->reset_fields, &exclude_owned);
     struct mf_comparison cmp = {0};
     int rc = -1;
 
     /* structuredMergeManager.Update: both objects must fit the schema (duplicates allowed) */
+    if (pre) {
+        mf_managed_drop_other_versions(m, version);
+        updater_apply(*pre, exclude, m, CURRENT_OPERATION, true, &cmp, NULL);
+        memset(pre, 0, sizeof(*pre));
+        goto tracked;
+    }
     if (mf_validate(sc, obj, true, &errs)) {
         char *t = mf_errs_text(&errs), *g = mf_object_gvknn(obj);
         *err = xasprintf("failed to convert new object (%s) to smd typed: %s", g, t);
@@ -790,14 +959,23 @@ int mf_track_update(const struct mf_context *ctx, const struct mf_schema *sc, co
         free(g);
         goto out;
     }
-    /* Updater.Update: the operation owns what it added or changed */
+tracked:
+    /* Updater.Update: the operation owns what it added or changed, its set minus removed,
+       union modified, union added; done in place (without a set of its own, that is modified) */
     struct mf_entry *cur = mf_managed_get(m, CURRENT_OPERATION);
-    struct mf_set *set = cur ? mf_set_copy(cur->set) : mf_set_new();
-    mf_set_assign(&set, mf_set_difference(set, cmp.removed));
-    mf_set_assign(&set, mf_set_union(set, cmp.modified));
-    mf_set_assign(&set, mf_set_union(set, cmp.added));
+    struct mf_set *set;
+    if (cur) {
+        set = mf_set_copy(cur->set);
+        mf_set_subtract(set, cmp.removed);
+        mf_set_union_into(set, cmp.modified);
+    } else {
+        set = cmp.modified;
+        cmp.modified = NULL;
+    }
+    mf_set_union_take(set, cmp.added);
+    cmp.added = NULL;
     if (exclude)
-        mf_set_assign(&set, mf_set_recursive_difference(set, exclude));
+        mf_set_subtract_recursive(set, exclude);
     if (mf_set_empty(set)) {
         mf_set_free(set);
         mf_managed_remove(m, CURRENT_OPERATION);
@@ -809,14 +987,17 @@ int mf_track_update(const struct mf_context *ctx, const struct mf_schema *sc, co
     /* managedFieldsUpdater: the placeholder's fields join the manager's, with a new time */
     cur = mf_managed_get(m, CURRENT_OPERATION);
     if (cur) {
-        struct mf_set *own = mf_set_copy(cur->set);
-        char *cv = xstrdup(cur->api_version);
+        struct mf_set *own = cur->set;
+        char *cv = cur->api_version;
         bool ca = cur->applied;
+        cur->set = NULL;
+        cur->api_version = NULL;
         mf_managed_remove(m, CURRENT_OPERATION);
         struct mf_entry *prev = mf_managed_get(m, id);
+        const json_t *as_read = prev ? prev->fields_json : NULL;
         if (prev)
-            mf_set_assign(&own, mf_set_union(own, prev->set));
-        mf_managed_put(m, id, own, cv, ca);
+            mf_set_union_into(own, prev->set);
+        mf_managed_put(m, id, own, cv, ca)->fields_json = as_read; /* still worth a try */
         free(cv);
         mf_managed_set_time(m, id, ctx->now);
     }
@@ -824,10 +1005,16 @@ int mf_track_update(const struct mf_context *ctx, const struct mf_schema *sc, co
     rc = 0;
 out:
     mf_comparison_release(&cmp);
-    mf_set_free(exclude);
+    mf_set_free(exclude_owned);
     mf_errs_release(&errs);
     free(id);
     return rc;
+}
+
+int mf_track_update(const struct mf_context *ctx, const struct mf_schema *sc, const json_t *live,
+                    const json_t *obj, const char *manager, struct mf_managed *m, char **err)
+{
+    return track_update(ctx, sc, live, obj, manager, m, err, NULL);
 }
 
 /* isResetManagedFields: `[]`, or one entry with nothing in it, asks to clear the list. */
@@ -884,6 +1071,37 @@ static void decode_live_or_new(const struct mf_context *ctx, const json_t *live,
     }
 }
 
+/* obj as mf_normalize gives it, to be read only: obj itself when it already is (the walks of
+   mf_track_update do not care about the order of struct keys). A new reference. */
+static json_t *normalized(const struct mf_schema *sc, const json_t *obj)
+{
+    if (mf_is_normal(sc, obj))
+        return json_incref((json_t *)obj);
+    return mf_normalize(sc, obj);
+}
+
+/* obj, normalised already, without metadata.managedFields (a new reference). */
+static json_t *without_managed_fields(const json_t *obj)
+{
+    const json_t *meta = json_object_get(obj, "metadata");
+    if (!json_object_get(meta, "managedFields"))
+        return json_incref((json_t *)obj);
+    json_t *copy = json_copy((json_t *)obj), *meta_copy = json_copy((json_t *)meta);
+    json_object_del(meta_copy, "managedFields");
+    json_object_set_new(copy, "metadata", meta_copy);
+    return copy;
+}
+
+/* The same without metadata.managedFields, which is not part of what a write changes. */
+static json_t *normalized_without_managed_fields(const struct mf_schema *sc, const json_t *obj)
+{
+    if (mf_is_normal(sc, obj))
+        return without_managed_fields(obj);
+    json_t *n = mf_normalize(sc, obj);
+    json_object_del(json_object_get(n, "metadata"), "managedFields");
+    return n;
+}
+
 json_t *mf_update(const struct mf_context *ctx, const json_t *live, const json_t *obj,
                   const char *manager)
 {
@@ -899,17 +1117,47 @@ json_t *mf_update(const struct mf_context *ctx, const json_t *live, const json_t
         mf_managed_release(&m);
         return json_array();
     }
-    json_t *live_n = live ? mf_normalize(&sc, live) : mf_zero_object(&sc);
-    json_t *obj_n = mf_normalize(&sc, obj);
-    json_object_del(json_object_get(obj_n, "metadata"), "managedFields");
+    /* The objects are compared as normalised, and must both fit the schema. A stored or decoded
+       object usually is normalised already (but for the order of keys, which no walk minds),
+       and then stands for its normalised form: a single walk compares the two as they are and
+       finds out whether they fit and are normalised, with the new object's managedFields left
+       out as the comparison wants. When they are not, or the walk meets anything amiss, all is
+       done again the long way, which says what upstream says. The empty object a create
+       compares with is the kind's own, shared and checked once. */
+    struct mf_errs errs = {0};
+    struct mf_comparison pre = {0};
+    bool fit = false;
+    const json_t *zero = live ? NULL : mf_zero_shared(&sc);
+    const json_t *meta = json_object_get(obj, "metadata");
+    const json_t *hide = json_object_get(meta, "managedFields") ? meta : NULL;
+    if ((live || (zero && !mf_validate(&sc, zero, true, &errs))) &&
+        (!hide || mf_can_hide_managed_fields(&sc))) {
+        sc.hidden_meta = hide;
+        if (mf_compare_checked(&sc, live ? live : zero, obj, live != NULL, &pre, &errs, &fit) ||
+            !fit) {
+            fit = false;
+            mf_comparison_release(&pre);
+        }
+        sc.hidden_meta = NULL;
+    }
+    mf_errs_release(&errs);
+    json_t *live_own = NULL, *obj_n = NULL;
+    const json_t *live_n = live ? live : zero;
+    if (!fit) {
+        if (live)
+            live_n = live_own = normalized(&sc, live);
+        else if (!zero)
+            live_n = live_own = json_object();
+        obj_n = normalized_without_managed_fields(&sc, obj);
+    }
     char *err = NULL;
     json_t *list;
-    if (mf_track_update(ctx, &sc, live_n, obj_n, manager, &m, &err))
+    if (track_update(ctx, &sc, live_n, fit ? obj : obj_n, manager, &m, &err, fit ? &pre : NULL))
         list = json_array(); /* UpdateNoErrors: tracking failed, the object goes without */
     else
         list = mf_managed_encode(&m);
     free(err);
-    json_decref(live_n);
+    json_decref(live_own);
     json_decref(obj_n);
     mf_managed_release(&m);
     mf_schema_release(&sc);
@@ -944,6 +1192,9 @@ static bool same_time(const json_t *a, const json_t *b)
     const char *x = json_string_value(a), *y = json_string_value(b);
     if (!x || !y)
         return !x && !y;
+    long long sx, sy;
+    if (plain_time(x, &sx) && plain_time(y, &sy))
+        return sx == sy; /* whole seconds, both */
     struct timespec tx, ty;
     if (util_parse_time(x, &tx) || util_parse_time(y, &ty))
         return !strcmp(x, y);
@@ -963,6 +1214,69 @@ static json_t *comparable(const struct mf_schema *sc, const json_t *obj)
     return n;
 }
 
+/* mf_value_equal of a and b, objects, but for the key skip of both. */
+static bool equal_but(const json_t *a, const json_t *b, const char *skip)
+{
+    size_t na = json_object_size(a) - (json_object_get(a, skip) != NULL);
+    size_t nb = json_object_size(b) - (json_object_get(b, skip) != NULL);
+    if (na != nb)
+        return false;
+    const char *k;
+    json_t *v;
+    MF_OBJECT_FOREACH (a, it_, k, v) {
+        if (strcmp(k, skip) && !mf_value_equal(v, json_object_get(b, k)))
+            return false;
+    }
+    return true;
+}
+
+/* mf_value_equal(comparable(a), comparable(b)) for objects mf_normalize leaves as they are,
+   without the copies: metadata.resourceVersion and the managedFields times left out. */
+static bool comparable_equal(const json_t *a, const json_t *b)
+{
+    if (!json_is_object(a) || !json_is_object(b))
+        return mf_value_equal(a, b);
+    if (json_object_size(a) != json_object_size(b))
+        return false;
+    const char *k;
+    json_t *v;
+    MF_OBJECT_FOREACH (a, it_, k, v) {
+        const json_t *w = json_object_get(b, k);
+        if (strcmp(k, "metadata") || !json_is_object(v) || !json_is_object(w)) {
+            /* comparable() changes a metadata that is an object only: if one is not, the
+               two differ anyway, as mf_value_equal says */
+            if (!mf_value_equal(v, w))
+                return false;
+            continue;
+        }
+        size_t nv = json_object_size(v) - (json_object_get(v, "resourceVersion") != NULL);
+        size_t nw = json_object_size(w) - (json_object_get(w, "resourceVersion") != NULL);
+        if (nv != nw)
+            return false;
+        const char *mk;
+        json_t *mv;
+        MF_OBJECT_FOREACH (v, it2_, mk, mv) {
+            if (!strcmp(mk, "resourceVersion"))
+                continue;
+            const json_t *mw = json_object_get(w, mk);
+            if (strcmp(mk, "managedFields") || !json_is_array(mv) || !json_is_array(mw)) {
+                if (!mf_value_equal(mv, mw))
+                    return false;
+                continue;
+            }
+            if (json_array_size(mv) != json_array_size(mw))
+                return false;
+            for (size_t i = 0; i < json_array_size(mv); i++) {
+                const json_t *x = json_array_get(mv, i), *y = json_array_get(mw, i);
+                if (json_is_object(x) && json_is_object(y) ? !equal_but(x, y, "time")
+                                                           : !mf_value_equal(x, y))
+                    return false;
+            }
+        }
+    }
+    return true;
+}
+
 void mf_keep_times_if_unchanged(const struct mf_context *ctx, json_t *obj, const json_t *old)
 {
     json_t *nl = json_object_get(json_object_get(obj, "metadata"), "managedFields");
@@ -980,10 +1294,18 @@ void mf_keep_times_if_unchanged(const struct mf_context *ctx, json_t *obj, const
         if (!entries_equal_but_time(json_array_get(nl, i), json_array_get(ol, i)))
             return;
     struct mf_schema sc = {.defs = ctx->definitions, .root = ctx->root};
-    json_t *a = comparable(&sc, obj), *b = comparable(&sc, old);
-    bool equal = mf_value_equal(a, b);
-    json_decref(a);
-    json_decref(b);
+    bool equal;
+    if (mf_normalizes(&sc, obj) && mf_normalizes(&sc, old) && mf_is_normal(&sc, obj) &&
+        mf_is_normal(&sc, old)) {
+        equal = comparable_equal(obj, old); /* no copies needed */
+    } else {
+        /* (where mf_normalize gives an object itself, comparable() changes it in place, old
+           included: kept as it was, though no kind the server serves gets there) */
+        json_t *a = comparable(&sc, obj), *b = comparable(&sc, old);
+        equal = mf_value_equal(a, b);
+        json_decref(a);
+        json_decref(b);
+    }
     mf_schema_release(&sc);
     if (!equal)
         return;

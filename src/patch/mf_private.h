@@ -21,6 +21,13 @@ struct strbuf;
 /* Values and sets nest at most this deep; deeper input is refused (our bound, not upstream's). */
 #define MF_MAX_DEPTH 200
 
+/* jansson's json_object_foreach without its two json_object_key_to_iter calls a step (the walks
+   spend much of their time stepping through objects); it is the iterator's name. */
+#define MF_OBJECT_FOREACH(obj, it, key, value)                                                    \
+    for (void *it = json_object_iter((json_t *)(obj));                                            \
+         it && ((key) = json_object_iter_key(it), (value) = json_object_iter_value(it), 1);       \
+         it = json_object_iter_next((json_t *)(obj), it))
+
 /* ---- path elements (fieldpath.PathElement) ----------------------------------------------------
  */
 
@@ -38,6 +45,8 @@ struct mf_pe {
     json_t *key;       /* MF_PE_KEY: an object whose keys are in sorted order */
     json_t *value;     /* MF_PE_VALUE */
     long index;        /* MF_PE_INDEX */
+    bool shared_field; /* field lives as long as the process (a property name of a shared
+                          compiled schema, mf_intern): copies point at it, nobody frees it */
 };
 
 /* fieldpath's total order on path elements (fields < keys < values < indexes). */
@@ -66,6 +75,10 @@ void mf_set_free(struct mf_set *s);
 struct mf_set *mf_set_copy(const struct mf_set *s);
 /* Add the path (its parents are not added, as upstream); elements are copied. */
 void mf_set_insert(struct mf_set *s, const struct mf_pe *const *path, size_t n);
+/* The two steps of mf_set_insert, for walks that keep the nodes of their path: the subset under
+   pe, created empty when missing (borrowed, as long as s), and pe (copied) as a member of s. */
+struct mf_set *mf_set_descend(struct mf_set *s, const struct mf_pe *pe);
+void mf_set_add(struct mf_set *s, const struct mf_pe *pe);
 bool mf_set_has(const struct mf_set *s, const struct mf_pe *const *path, size_t n);
 bool mf_set_empty(const struct mf_set *s);
 bool mf_set_equal(const struct mf_set *a, const struct mf_set *b);
@@ -78,6 +91,17 @@ struct mf_set *mf_set_difference(const struct mf_set *a, const struct mf_set *b)
 struct mf_set *mf_set_recursive_difference(const struct mf_set *a, const struct mf_set *b);
 /* Replace *s by op(*s, b), freeing the old set. */
 void mf_set_assign(struct mf_set **s, struct mf_set *replacement);
+/* The same operations done in place, s becoming exactly what the copying form would give
+   (where both have an element, s keeps its own, as the copying union keeps a's): union with b
+   left as it was, union taking b's elements over (b is freed), difference, recursive
+   difference. */
+void mf_set_union_into(struct mf_set *s, const struct mf_set *b);
+void mf_set_union_take(struct mf_set *s, struct mf_set *b);
+void mf_set_subtract(struct mf_set *s, const struct mf_set *b);
+void mf_set_subtract_recursive(struct mf_set *s, const struct mf_set *b);
+/* In place: what mf_set_difference(s, mf_set_intersection(s, b)) gives; false (s left as it
+   is) when that intersection is empty. */
+bool mf_set_subtract_common(struct mf_set *s, const struct mf_set *b);
 /* Call fn on every member, in upstream's order (members, then children, depth first). */
 typedef void (*mf_path_fn)(void *ctx, const struct mf_pe *const *path, size_t n);
 void mf_set_iterate(const struct mf_set *s, mf_path_fn fn, void *ctx);
@@ -85,6 +109,9 @@ void mf_set_iterate(const struct mf_set *s, mf_path_fn fn, void *ctx);
 json_t *mf_set_to_fields(const struct mf_set *s);
 /* Set.FromJSON of a fieldsV1 object; NULL with *err (static text) when it is malformed. */
 struct mf_set *mf_set_from_fields(const json_t *fields, char **err);
+/* Whether mf_set_to_fields(s) would give exactly fields: the same keys in the same order, with
+   the same spelling, and {} for every leaf and ".". */
+bool mf_set_matches_fields(const struct mf_set *s, const json_t *fields);
 
 /* ---- types (schema.TypeRef and schema.Atom, derived from the definitions) -------------------- */
 
@@ -92,10 +119,13 @@ enum mf_scalar { MF_SC_NONE, MF_SC_STRING, MF_SC_NUMERIC, MF_SC_BOOLEAN, MF_SC_U
 enum mf_rel { MF_REL_SEPARABLE, MF_REL_ATOMIC, MF_REL_ASSOCIATIVE };
 enum mf_tref_kind { MF_T_NONE, MF_T_SCHEMA, MF_T_UNTYPED, MF_T_DEDUCED };
 
+struct mf_type; /* a TypeRef compiled once per definitions object (mf_typed.c) */
+
 struct mf_tref {
     enum mf_tref_kind kind; /* MF_T_NONE: an empty TypeRef (a field the schema does not have) */
     const json_t *node;     /* MF_T_SCHEMA: a property, items or definition schema */
     int map_rel;            /* -1, or the enum mf_rel a referencing property imposes on a map */
+    const struct mf_type *type; /* its compiled form, or NULL (then resolved from node) */
 };
 
 struct mf_atom {
@@ -107,17 +137,32 @@ struct mf_atom {
     enum mf_rel map_rel;
     const json_t *fields; /* struct properties, or NULL */
     struct mf_tref map_elem;
+    const struct mf_type *type; /* the compiled type it was resolved from, or NULL */
 };
 
-struct mf_atom_cache;
+struct mf_types;
 
-/* The schema of one call: the definitions and the root type, plus a cache of resolved types
-   (the walks resolve the same schema nodes over and over). mf_schema_release frees the cache. */
+/* The schema of one call: the definitions and the root type. Set defs and root only; the
+   compiled form of the definitions (every type resolved, every struct's normalisation rules) is
+   looked up on first use. It is built once per definitions object and shared by every call and
+   thread for the rest of the process, so the definitions must not change once used here (the
+   API contract's never do); it keeps a reference on them. mf_schema_release frees what a call
+   compiled for itself (only when more definitions objects were seen than are kept). */
 struct mf_schema {
     const json_t *defs;
     const char *root;
-    struct mf_atom_cache *cache; /* owned, NULL until first use */
+    struct mf_types *types; /* NULL until first use; shared, or owned when owns_types */
+    bool owns_types;
+    const char *looked_up;  /* the root whose definition root_def is, once looked up */
+    const json_t *root_def;
+    struct mf_type *strays; /* owned: types of nodes no compiled graph has (none expected) */
+    /* The metadata of the right-hand object whose "managedFields" mf_compare treats as absent
+       (mf_update's new object is compared without them), or NULL. Only ever set when the root
+       and metadata are maps the walks go into (mf_can_hide_managed_fields). */
+    const json_t *hidden_meta;
 };
+/* Whether a metadata.managedFields may be hidden from the walks for the root type. */
+bool mf_can_hide_managed_fields(const struct mf_schema *sc);
 void mf_schema_release(struct mf_schema *sc);
 
 /* schema.Resolve: 0 and *out, or -1 when a $ref names no definition. sc is const for the
@@ -144,6 +189,13 @@ char *mf_errs_text(const struct mf_errs *e);
    reference whose struct objects and arrays are new; scalars and preserved subtrees are shared
    with obj, so only the containers may be changed in place. */
 json_t *mf_normalize(const struct mf_schema *sc, const json_t *obj);
+/* Whether obj already is what mf_normalize gives, but for the order of struct keys (a stored,
+   canonical object usually is). Where key order does not matter, obj can then stand for its
+   normalised form. False also when unsure (very deep values). */
+bool mf_is_normal(const struct mf_schema *sc, const json_t *obj);
+/* Whether mf_normalize gives a new object for obj, rather than obj itself (an object of a root
+   that is a struct). */
+bool mf_normalizes(const struct mf_schema *sc, const json_t *obj);
 
 /* typed.AsTyped: 0, or -1 with errors appended. */
 int mf_validate(const struct mf_schema *sc, const json_t *v, bool allow_duplicates,
@@ -158,6 +210,13 @@ struct mf_comparison {
 };
 int mf_compare(const struct mf_schema *sc, const json_t *lhs, const json_t *rhs,
                struct mf_comparison *out, struct mf_errs *errs);
+/* mf_compare, on objects not known to be normalised nor valid, finding out on the way: *fit
+   tells whether rhs (without sc->hidden_meta's managedFields), and lhs when check_lhs, would
+   pass mf_validate (duplicates allowed) and are what mf_normalize gives but for key order.
+   Only then is the comparison that of their normalised forms. */
+int mf_compare_checked(const struct mf_schema *sc, const json_t *lhs, const json_t *rhs,
+                       bool check_lhs, struct mf_comparison *out, struct mf_errs *errs,
+                       bool *fit);
 void mf_comparison_release(struct mf_comparison *c);
 /* Comparison.FilterFields with an exclude filter (RecursiveDifference); NULL keeps all. */
 void mf_comparison_exclude(struct mf_comparison *c, const struct mf_set *exclude);
@@ -180,6 +239,10 @@ struct mf_entry {
     char *api_version; /* of the set */
     bool applied;
     struct mf_set *set;
+    /* The fieldsV1 the set was read from (borrowed from the decoded list, NULL for a new set):
+       when the set still encodes to exactly that, mf_managed_encode reuses it (a write leaves
+       most sets as they were). */
+    const json_t *fields_json;
 };
 
 /* The times live apart from the sets, as upstream's Times() map does: a manager that loses its
@@ -242,6 +305,9 @@ struct mf_set *mf_reset_set(const char *const *paths);
 void mf_strip_meta(struct mf_managed *m, const char *id);
 /* The live object as the empty object of the kind (Go's zero struct, marshalled). New ref. */
 json_t *mf_zero_object(const struct mf_schema *sc);
+/* The same object built once per kind and shared by every call and thread: borrowed, never to
+   be changed, valid as long as the definitions. */
+const json_t *mf_zero_shared(const struct mf_schema *sc);
 /* The Update chain below skipNonApplied (capManagers, buildManagerInfo, managedFieldsUpdater,
    stripMeta, structuredMerge) on normalised objects; m is updated in place. 0, or -1 with
    *err (caller frees) when upstream's Update would fail. */
@@ -251,6 +317,9 @@ int mf_track_update(const struct mf_context *ctx, const struct mf_schema *sc, co
 const char *mf_subresource(const struct mf_context *ctx);
 /* objectGVKNN: "<namespace>/<name>; <group>/<version>, Kind=<kind>" of obj. Caller frees. */
 char *mf_object_gvknn(const json_t *obj);
+/* The process-lifetime copy of s when it is a property name of the first definitions compiled
+   for sharing, else NULL: path elements point at it rather than copy it. */
+const char *mf_intern(const char *s);
 /* Path elements: copy (owning) and release. */
 void mf_pe_copy(struct mf_pe *dst, const struct mf_pe *src);
 void mf_pe_release(struct mf_pe *pe);

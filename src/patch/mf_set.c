@@ -21,11 +21,16 @@ struct mf_node {
     struct mf_set *set;
 };
 
+#define SET_INLINE_MEMBERS  4
+#define SET_INLINE_CHILDREN 2
+
 struct mf_set {
-    struct mf_pe *members; /* sorted, owned elements */
+    struct mf_pe *members; /* sorted, owned elements: inl_members or the heap */
     size_t n_members, a_members;
-    struct mf_node *children; /* sorted by element, owned */
+    struct mf_node *children; /* sorted by element, owned: inl_children or the heap */
     size_t n_children, a_children;
+    struct mf_pe inl_members[SET_INLINE_MEMBERS];
+    struct mf_node inl_children[SET_INLINE_CHILDREN];
 };
 
 /* ---- values ------------------------------------------------------------------------------------
@@ -307,6 +312,19 @@ static long utf8_rune(const unsigned char *s, size_t n, size_t *len)
     return r;
 }
 
+/* What "%" JSON_INTEGER_FORMAT prints. */
+static void add_integer(struct strbuf *sb, json_int_t v)
+{
+    char buf[24], *p = buf + sizeof(buf);
+    unsigned long long u = v < 0 ? 0ull - (unsigned long long)v : (unsigned long long)v;
+    do
+        *--p = (char)('0' + u % 10);
+    while (u /= 10);
+    if (v < 0)
+        *--p = '-';
+    strbuf_add(sb, p, (size_t)(buf + sizeof(buf) - p));
+}
+
 /* A JSON string as encoding/json (and json-iterator's standard-library mode) writes it:
    HTML characters, U+2028/U+2029 and invalid UTF-8 escaped. */
 static void go_json_string(struct strbuf *sb, const char *s, size_t n)
@@ -316,6 +334,16 @@ static void go_json_string(struct strbuf *sb, const char *s, size_t n)
     strbuf_addch(sb, '"');
     size_t i = 0;
     while (i < n) {
+        /* a run of what needs no escape, at once */
+        size_t run = i;
+        while (run < n && p[run] >= 0x20 && p[run] < 0x80 && p[run] != '"' && p[run] != '\\' &&
+               p[run] != '<' && p[run] != '>' && p[run] != '&')
+            run++;
+        if (run > i) {
+            strbuf_add(sb, p + i, run - i);
+            i = run;
+            continue;
+        }
         unsigned char c = p[i];
         if (c < 0x80) {
             if (c == '"' || c == '\\') {
@@ -379,7 +407,7 @@ void mf_go_json(struct strbuf *sb, const json_t *v)
         go_json_string(sb, json_string_value(v), json_string_length(v));
         break;
     case JSON_INTEGER:
-        strbuf_addf(sb, "%" JSON_INTEGER_FORMAT, json_integer_value(v));
+        add_integer(sb, json_integer_value(v));
         break;
     case JSON_REAL:
         go_json_float(sb, json_real_value(v));
@@ -476,7 +504,7 @@ static void value_to_string(struct strbuf *sb, const json_t *v, int depth)
         go_v_float(sb, json_real_value(v));
         break;
     case JSON_INTEGER:
-        strbuf_addf(sb, "%" JSON_INTEGER_FORMAT, json_integer_value(v));
+        add_integer(sb, json_integer_value(v));
         break;
     case JSON_STRING:
         go_quote(sb, json_string_value(v), json_string_length(v));
@@ -554,9 +582,13 @@ int mf_pe_compare(const struct mf_pe *a, const struct mf_pe *b)
 void mf_pe_copy(struct mf_pe *dst, const struct mf_pe *src)
 {
     *dst = *src;
-    if (src->kind == MF_PE_FIELD)
-        dst->field = xstrdup(src->field);
-    else if (src->kind == MF_PE_KEY)
+    if (src->kind == MF_PE_FIELD) {
+        if (!src->shared_field) {
+            const char *in = mf_intern(src->field);
+            dst->field = in ? in : xstrdup(src->field);
+            dst->shared_field = in != NULL;
+        }
+    } else if (src->kind == MF_PE_KEY)
         dst->key = json_incref(src->key);
     else if (src->kind == MF_PE_VALUE)
         dst->value = json_incref(src->value);
@@ -564,7 +596,7 @@ void mf_pe_copy(struct mf_pe *dst, const struct mf_pe *src)
 
 void mf_pe_release(struct mf_pe *pe)
 {
-    if (pe->kind == MF_PE_FIELD)
+    if (pe->kind == MF_PE_FIELD && !pe->shared_field)
         free((char *)pe->field);
     else if (pe->kind == MF_PE_KEY)
         json_decref(pe->key);
@@ -577,7 +609,8 @@ void mf_pe_append_string(struct strbuf *sb, const struct mf_pe *pe)
 {
     switch (pe->kind) {
     case MF_PE_FIELD:
-        strbuf_addf(sb, ".%s", pe->field);
+        strbuf_addch(sb, '.');
+        strbuf_addstr(sb, pe->field);
         break;
     case MF_PE_KEY: {
         strbuf_addch(sb, '[');
@@ -607,7 +640,8 @@ void mf_pe_append_key(struct strbuf *sb, const struct mf_pe *pe)
 {
     switch (pe->kind) {
     case MF_PE_FIELD:
-        strbuf_addf(sb, "f:%s", pe->field);
+        strbuf_addstr(sb, "f:");
+        strbuf_addstr(sb, pe->field);
         break;
     case MF_PE_KEY: {
         strbuf_addstr(sb, "k:{");
@@ -638,9 +672,18 @@ void mf_pe_append_key(struct strbuf *sb, const struct mf_pe *pe)
 /* ---- sets
  * ---------------------------------------------------------------------------------------- */
 
+/* A set comes in one allocation with room for a few members and children, which is all most
+   nodes of an object's field set ever hold; bigger nodes move their arrays to the heap. */
 struct mf_set *mf_set_new(void)
 {
-    return xcalloc(1, sizeof(struct mf_set));
+    struct mf_set *s = xmalloc(sizeof(*s));
+    s->members = s->inl_members;
+    s->n_members = 0;
+    s->a_members = SET_INLINE_MEMBERS;
+    s->children = s->inl_children;
+    s->n_children = 0;
+    s->a_children = SET_INLINE_CHILDREN;
+    return s;
 }
 
 void mf_set_free(struct mf_set *s)
@@ -653,8 +696,10 @@ void mf_set_free(struct mf_set *s)
         mf_pe_release(&s->children[i].pe);
         mf_set_free(s->children[i].set);
     }
-    free(s->members);
-    free(s->children);
+    if (s->members != s->inl_members)
+        free(s->members);
+    if (s->children != s->inl_children)
+        free(s->children);
     free(s);
 }
 
@@ -664,25 +709,83 @@ void mf_set_assign(struct mf_set **s, struct mf_set *replacement)
     *s = replacement;
 }
 
-/* Append a copy of pe (or, with steal, pe itself) to the members; the caller keeps order. */
+static void grow_members(struct mf_set *s)
+{
+    size_t cap = 2 * s->a_members;
+    if (s->members == s->inl_members) {
+        s->members = xmalloc(cap * sizeof(*s->members));
+        memcpy(s->members, s->inl_members, s->n_members * sizeof(*s->members));
+    } else {
+        s->members = xrealloc(s->members, cap * sizeof(*s->members));
+    }
+    s->a_members = cap;
+}
+
+static void grow_children(struct mf_set *s)
+{
+    size_t cap = 2 * s->a_children;
+    if (s->children == s->inl_children) {
+        s->children = xmalloc(cap * sizeof(*s->children));
+        memcpy(s->children, s->inl_children, s->n_children * sizeof(*s->children));
+    } else {
+        s->children = xrealloc(s->children, cap * sizeof(*s->children));
+    }
+    s->a_children = cap;
+}
+
+/* Append a copy of pe to the members; the caller keeps order. */
 static void push_member(struct mf_set *s, const struct mf_pe *pe)
 {
-    if (s->n_members == s->a_members) {
-        s->a_members = s->a_members ? 2 * s->a_members : 4;
-        s->members = xrealloc(s->members, s->a_members * sizeof(*s->members));
-    }
+    if (s->n_members == s->a_members)
+        grow_members(s);
     mf_pe_copy(&s->members[s->n_members++], pe);
 }
 
 /* Append a child node (set stolen); the caller keeps order. */
 static void push_child(struct mf_set *s, const struct mf_pe *pe, struct mf_set *child)
 {
-    if (s->n_children == s->a_children) {
-        s->a_children = s->a_children ? 2 * s->a_children : 4;
-        s->children = xrealloc(s->children, s->a_children * sizeof(*s->children));
-    }
+    if (s->n_children == s->a_children)
+        grow_children(s);
     mf_pe_copy(&s->children[s->n_children].pe, pe);
     s->children[s->n_children++].set = child;
+}
+
+/* Insert a copy of pe at member index at. */
+static void insert_member_at(struct mf_set *s, size_t at, const struct mf_pe *pe)
+{
+    if (s->n_members == s->a_members)
+        grow_members(s);
+    memmove(&s->members[at + 1], &s->members[at], (s->n_members - at) * sizeof(*s->members));
+    s->n_members++;
+    mf_pe_copy(&s->members[at], pe);
+}
+
+/* Insert a child node (set stolen) at child index at. */
+static void insert_child_at(struct mf_set *s, size_t at, const struct mf_pe *pe,
+                            struct mf_set *child)
+{
+    if (s->n_children == s->a_children)
+        grow_children(s);
+    memmove(&s->children[at + 1], &s->children[at], (s->n_children - at) * sizeof(*s->children));
+    s->n_children++;
+    mf_pe_copy(&s->children[at].pe, pe);
+    s->children[at].set = child;
+}
+
+static void remove_member_at(struct mf_set *s, size_t at)
+{
+    mf_pe_release(&s->members[at]);
+    memmove(&s->members[at], &s->members[at + 1], (s->n_members - at - 1) * sizeof(*s->members));
+    s->n_members--;
+}
+
+static void remove_child_at(struct mf_set *s, size_t at)
+{
+    mf_pe_release(&s->children[at].pe);
+    mf_set_free(s->children[at].set);
+    memmove(&s->children[at], &s->children[at + 1],
+            (s->n_children - at - 1) * sizeof(*s->children));
+    s->n_children--;
 }
 
 static size_t member_search(const struct mf_set *s, const struct mf_pe *pe, bool *found)
@@ -716,16 +819,15 @@ static size_t child_search(const struct mf_set *s, const struct mf_pe *pe, bool 
 static void insert_member(struct mf_set *s, const struct mf_pe *pe)
 {
     bool found;
-    size_t at = member_search(s, pe, &found);
-    if (found)
+    size_t at;
+    /* walks insert in element order more often than not: try the end first */
+    if (!s->n_members || mf_pe_compare(&s->members[s->n_members - 1], pe) < 0) {
+        push_member(s, pe);
         return;
-    push_member(s, pe);
-    if (at < s->n_members - 1) {
-        struct mf_pe tmp = s->members[s->n_members - 1];
-        memmove(&s->members[at + 1], &s->members[at],
-                (s->n_members - 1 - at) * sizeof(*s->members));
-        s->members[at] = tmp;
     }
+    at = member_search(s, pe, &found);
+    if (!found)
+        insert_member_at(s, at, pe);
 }
 
 /* SetNodeMap.Descend: the node of pe, created empty when missing. */
@@ -733,21 +835,24 @@ static struct mf_node *descend_node(struct mf_set *s, const struct mf_pe *pe)
 {
     bool found;
     size_t at = child_search(s, pe, &found);
-    if (found)
-        return &s->children[at];
-    push_child(s, pe, mf_set_new());
-    if (at < s->n_children - 1) {
-        struct mf_node tmp = s->children[s->n_children - 1];
-        memmove(&s->children[at + 1], &s->children[at],
-                (s->n_children - 1 - at) * sizeof(*s->children));
-        s->children[at] = tmp;
-    }
+    if (!found)
+        insert_child_at(s, at, pe, mf_set_new());
     return &s->children[at];
 }
 
 static struct mf_set *descend(struct mf_set *s, const struct mf_pe *pe)
 {
     return descend_node(s, pe)->set;
+}
+
+struct mf_set *mf_set_descend(struct mf_set *s, const struct mf_pe *pe)
+{
+    return descend(s, pe);
+}
+
+void mf_set_add(struct mf_set *s, const struct mf_pe *pe)
+{
+    insert_member(s, pe);
 }
 
 void mf_set_insert(struct mf_set *s, const struct mf_pe *const *path, size_t n)
@@ -947,6 +1052,189 @@ struct mf_set *mf_set_recursive_difference(const struct mf_set *a, const struct 
     return out;
 }
 
+/* In place: what mf_set_union(s, b) gives. Where an element is in both, s keeps its own, as the
+   copying union keeps a's. */
+void mf_set_union_into(struct mf_set *s, const struct mf_set *b)
+{
+    size_t i = 0;
+    for (size_t j = 0; j < b->n_members; j++) {
+        int c = 1;
+        while (i < s->n_members && (c = mf_pe_compare(&s->members[i], &b->members[j])) < 0)
+            i++;
+        if (i == s->n_members || c > 0)
+            insert_member_at(s, i, &b->members[j]);
+        i++;
+    }
+    i = 0;
+    for (size_t j = 0; j < b->n_children; j++) {
+        int c = 1;
+        while (i < s->n_children &&
+               (c = mf_pe_compare(&s->children[i].pe, &b->children[j].pe)) < 0)
+            i++;
+        if (i == s->n_children || c > 0)
+            insert_child_at(s, i, &b->children[j].pe, mf_set_copy(b->children[j].set));
+        else
+            mf_set_union_into(s->children[i].set, b->children[j].set);
+        i++;
+    }
+}
+
+/* mf_set_union_into(s, b), moving b's elements rather than copying them; b is freed. */
+void mf_set_union_take(struct mf_set *s, struct mf_set *b)
+{
+    size_t i = 0;
+    for (size_t j = 0; j < b->n_members; j++) {
+        int c = 1;
+        while (i < s->n_members && (c = mf_pe_compare(&s->members[i], &b->members[j])) < 0)
+            i++;
+        if (i == s->n_members || c > 0) {
+            if (s->n_members == s->a_members)
+                grow_members(s);
+            memmove(&s->members[i + 1], &s->members[i], (s->n_members - i) * sizeof(*s->members));
+            s->members[i] = b->members[j]; /* moved */
+            s->n_members++;
+        } else {
+            mf_pe_release(&b->members[j]);
+        }
+        i++;
+    }
+    b->n_members = 0;
+    i = 0;
+    for (size_t j = 0; j < b->n_children; j++) {
+        int c = 1;
+        while (i < s->n_children &&
+               (c = mf_pe_compare(&s->children[i].pe, &b->children[j].pe)) < 0)
+            i++;
+        if (i == s->n_children || c > 0) {
+            if (s->n_children == s->a_children)
+                grow_children(s);
+            memmove(&s->children[i + 1], &s->children[i],
+                    (s->n_children - i) * sizeof(*s->children));
+            s->children[i] = b->children[j]; /* moved */
+            s->n_children++;
+        } else {
+            mf_set_union_take(s->children[i].set, b->children[j].set);
+            mf_pe_release(&b->children[j].pe);
+        }
+        i++;
+    }
+    b->n_children = 0;
+    mf_set_free(b);
+}
+
+/* Removes from s's own members those b has too (both are sorted). */
+static void subtract_members(struct mf_set *s, const struct mf_set *b)
+{
+    size_t i = 0, j = 0;
+    while (i < s->n_members && j < b->n_members) {
+        int c = mf_pe_compare(&s->members[i], &b->members[j]);
+        if (c < 0) {
+            i++;
+        } else if (c > 0) {
+            j++;
+        } else {
+            remove_member_at(s, i);
+            j++;
+        }
+    }
+}
+
+/* In place: what mf_set_difference(s, b) gives. */
+void mf_set_subtract(struct mf_set *s, const struct mf_set *b)
+{
+    subtract_members(s, b);
+    size_t i = 0, j = 0;
+    while (i < s->n_children && j < b->n_children) {
+        int c = mf_pe_compare(&s->children[i].pe, &b->children[j].pe);
+        if (c < 0) {
+            i++;
+        } else if (c > 0) {
+            j++;
+        } else {
+            mf_set_subtract(s->children[i].set, b->children[j].set);
+            if (mf_set_empty(s->children[i].set))
+                remove_child_at(s, i);
+            else
+                i++;
+            j++;
+        }
+    }
+}
+
+/* Whether mf_set_intersection(a, b) is not empty. */
+static bool intersects(const struct mf_set *a, const struct mf_set *b)
+{
+    size_t i = 0, j = 0;
+    while (i < a->n_members && j < b->n_members) {
+        int c = mf_pe_compare(&a->members[i], &b->members[j]);
+        if (!c)
+            return true;
+        if (c < 0)
+            i++;
+        else
+            j++;
+    }
+    for (i = 0, j = 0; i < a->n_children && j < b->n_children;) {
+        int c = mf_pe_compare(&a->children[i].pe, &b->children[j].pe);
+        if (!c && intersects(a->children[i].set, b->children[j].set))
+            return true;
+        i += c <= 0;
+        j += c >= 0;
+    }
+    return false;
+}
+
+/* In place: what mf_set_difference(s, mf_set_intersection(s, b)) gives, without building the
+   intersection; false when it is empty (s is left alone). */
+bool mf_set_subtract_common(struct mf_set *s, const struct mf_set *b)
+{
+    if (!intersects(s, b))
+        return false;
+    subtract_members(s, b);
+    size_t i, j;
+    for (i = 0, j = 0; i < s->n_children && j < b->n_children;) {
+        int c = mf_pe_compare(&s->children[i].pe, &b->children[j].pe);
+        if (c < 0) {
+            i++;
+        } else if (c > 0) {
+            j++;
+        } else {
+            /* the intersection has this child only when it is not empty there */
+            if (mf_set_subtract_common(s->children[i].set, b->children[j].set) &&
+                mf_set_empty(s->children[i].set))
+                remove_child_at(s, i);
+            else
+                i++;
+            j++;
+        }
+    }
+    return true;
+}
+
+/* In place: what mf_set_recursive_difference(s, b) gives. */
+void mf_set_subtract_recursive(struct mf_set *s, const struct mf_set *b)
+{
+    subtract_members(s, b);
+    for (size_t i = 0; i < s->n_children;) {
+        const struct mf_node *nd = &s->children[i];
+        bool is_member;
+        member_search(b, &nd->pe, &is_member);
+        if (is_member) {
+            remove_child_at(s, i);
+            continue;
+        }
+        const struct mf_set *bc = mf_set_child(b, &nd->pe);
+        if (bc) {
+            mf_set_subtract_recursive(nd->set, bc);
+            if (mf_set_empty(nd->set)) {
+                remove_child_at(s, i);
+                continue;
+            }
+        }
+        i++;
+    }
+}
+
 struct iter_state {
     const struct mf_pe **path;
     size_t n, alloc;
@@ -981,21 +1269,13 @@ void mf_set_iterate(const struct mf_set *s, mf_path_fn fn, void *ctx)
 /* ---- fieldsV1
  * -------------------------------------------------------------------------------------- */
 
-static char *pe_key_text(const struct mf_pe *pe)
-{
-    struct strbuf sb;
-    strbuf_init(&sb, STRBUF_NO_LIMIT);
-    mf_pe_append_key(&sb, pe);
-    return strbuf_detach(&sb, NULL);
-}
-
 /* Set.emitContentsV1: "." first when the node is itself a member, then members and children
-   merged in element order. */
-static json_t *emit(const struct mf_set *s, bool include_self)
+   merged in element order. sb is scratch space for the keys. */
+static json_t *emit(const struct mf_set *s, bool include_self, struct strbuf *sb)
 {
     json_t *obj = json_object();
     if (include_self && (s->n_members || s->n_children))
-        json_object_set_new(obj, ".", json_object());
+        json_object_set_new_nocheck(obj, ".", json_object());
     size_t mi = 0, ci = 0;
     while (mi < s->n_members || ci < s->n_children) {
         int c;
@@ -1005,29 +1285,137 @@ static json_t *emit(const struct mf_set *s, bool include_self)
             c = -1;
         else
             c = mf_pe_compare(&s->members[mi], &s->children[ci].pe);
-        char *k;
-        if (c < 0) {
-            k = pe_key_text(&s->members[mi++]);
-            json_object_set_new(obj, k, json_object());
-        } else {
-            k = pe_key_text(&s->children[ci].pe);
-            json_object_set_new(obj, k, emit(s->children[ci].set, c == 0));
-            if (c == 0)
-                mi++;
+        const struct mf_pe *pe = c < 0 ? &s->members[mi] : &s->children[ci].pe;
+        json_t *v = c < 0 ? json_object() : emit(s->children[ci].set, c == 0, sb);
+        strbuf_reset(sb);
+        mf_pe_append_key(sb, pe);
+        /* keys, values and shared names come out valid UTF-8; other names are checked */
+        if (pe->kind != MF_PE_FIELD || pe->shared_field)
+            json_object_set_new_nocheck(obj, strbuf_str(sb), v);
+        else
+            json_object_set_new(obj, strbuf_str(sb), v);
+        if (c <= 0)
+            mi++;
+        if (c >= 0)
             ci++;
-        }
-        free(k);
     }
     return obj;
 }
 
 json_t *mf_set_to_fields(const struct mf_set *s)
 {
-    return emit(s, false);
+    struct strbuf sb;
+    strbuf_init(&sb, STRBUF_NO_LIMIT);
+    json_t *out = emit(s, false, &sb);
+    strbuf_release(&sb);
+    return out;
 }
 
-/* DeserializePathElement. 0 with *pe filled (owned), 1 for an unknown element type (skipped
-   upstream), -1 with *err on a malformed one. */
+/* A JSON string with nothing to unescape or check at *p: printable ASCII between quotes. Its
+   length, with *p moved past it, or -1 (then *p is left alone). */
+static long plain_string(const char **p)
+{
+    const char *q = *p;
+    if (*q++ != '"')
+        return -1;
+    const char *start = q;
+    for (; *q != '"'; q++)
+        if (*q < 0x20 || *q >= 0x7f || *q == '\\')
+            return -1; /* the end, a control, an escape or not ASCII: jansson decides */
+    *p = q + 1;
+    return q - start;
+}
+
+/* A JSON scalar at *p that is a plain string or an integer of at most 18 digits (no leading
+   zero, as JSON wants): the value jansson would give, with *p moved past it, or NULL. */
+static json_t *plain_scalar(const char **p)
+{
+    const char *q = *p;
+    if (*q == '"') {
+        long n = plain_string(&q);
+        if (n < 0)
+            return NULL;
+        *p = q;
+        return json_stringn_nocheck(q - n - 1, (size_t)n);
+    }
+    const char *digits = q + (*q == '-');
+    size_t nd = 0;
+    while (digits[nd] >= '0' && digits[nd] <= '9')
+        nd++;
+    if (!nd || nd > 18 || (digits[0] == '0' && nd > 1))
+        return NULL;
+    char c = digits[nd];
+    if (c == '.' || c == 'e' || c == 'E')
+        return NULL; /* a real */
+    *p = digits + nd;
+    return json_integer(strtoll(q, NULL, 10));
+}
+
+static int cmp_key_ref(const void *a, const void *b)
+{
+    const struct {
+        const char *s;
+        size_t n;
+        json_t *v;
+    } *x = a, *y = b;
+    size_t n = x->n < y->n ? x->n : y->n;
+    int c = memcmp(x->s, y->s, n);
+    return c ? c : x->n < y->n ? -1 : x->n > y->n;
+}
+
+/* The text of a k: element when it is one flat object of plain names and plain scalars, and
+   nothing else: the object with its fields sorted by name (FieldList.Sort), as json_loads and
+   the sort below would give it. NULL for anything else (then they run). */
+static json_t *plain_key(const char *p)
+{
+    struct {
+        const char *s;
+        size_t n;
+        json_t *v;
+    } f[8];
+    size_t n = 0;
+    json_t *out = NULL;
+    if (*p++ != '{')
+        return NULL;
+    while (*p != '}') {
+        if (n == 8 || (n && *p++ != ','))
+            goto out;
+        f[n].s = p + 1;
+        long len = plain_string(&p);
+        if (len < 0 || *p++ != ':')
+            goto out;
+        f[n].n = (size_t)len;
+        if (!(f[n].v = plain_scalar(&p)))
+            goto out;
+        n++;
+    }
+    if (p[1] || !n)
+        goto out; /* text after the object, or no fields: leave it to jansson */
+    qsort(f, n, sizeof(f[0]), cmp_key_ref);
+    for (size_t i = 1; i < n; i++)
+        if (!cmp_key_ref(&f[i - 1], &f[i]))
+            goto out; /* a repeated name */
+    out = json_object();
+    for (size_t i = 0; i < n; i++) {
+        char name[64];
+        if (f[i].n >= sizeof(name) || memchr(f[i].s, '\0', f[i].n)) {
+            json_decref(out);
+            out = NULL;
+            goto out;
+        }
+        memcpy(name, f[i].s, f[i].n);
+        name[f[i].n] = '\0';
+        json_object_set_nocheck(out, name, f[i].v);
+    }
+out:
+    for (size_t i = 0; i < n; i++)
+        json_decref(f[i].v);
+    return out;
+}
+
+/* DeserializePathElement. 0 with *pe filled, 1 for an unknown element type (skipped upstream),
+   -1 with *err on a malformed one. A field's name is borrowed from s (pe_release_parsed); keys
+   and values are owned. */
 static int parse_pe(const char *s, struct mf_pe *pe, char **err)
 {
     memset(pe, 0, sizeof(*pe));
@@ -1044,10 +1432,17 @@ static int parse_pe(const char *s, struct mf_pe *pe, char **err)
     switch (s[0]) {
     case 'f':
         pe->kind = MF_PE_FIELD;
-        pe->field = xstrdup(s + 2);
+        pe->field = s + 2;
         return 0;
     case 'v': {
-        json_t *v = json_loads(s + 2, JSON_DECODE_ANY | JSON_DISABLE_EOF_CHECK, &jerr);
+        const char *p = s + 2;
+        json_t *v = plain_scalar(&p);
+        if (v && *p) {
+            json_decref(v);
+            v = NULL;
+        }
+        if (!v)
+            v = json_loads(s + 2, JSON_DECODE_ANY | JSON_DISABLE_EOF_CHECK, &jerr);
         if (!v) {
             *err = xasprintf("parsing JSON: %s", jerr.text);
             return -1;
@@ -1057,6 +1452,12 @@ static int parse_pe(const char *s, struct mf_pe *pe, char **err)
         return 0;
     }
     case 'k': {
+        json_t *plain = plain_key(s + 2);
+        if (plain) {
+            pe->kind = MF_PE_KEY;
+            pe->key = plain;
+            return 0;
+        }
         json_t *v = json_loads(s + 2, JSON_DISABLE_EOF_CHECK, &jerr);
         if (!json_is_object(v)) {
             json_decref(v);
@@ -1094,6 +1495,12 @@ static int parse_pe(const char *s, struct mf_pe *pe, char **err)
     }
 }
 
+static void pe_release_parsed(struct mf_pe *pe)
+{
+    if (pe->kind != MF_PE_FIELD)
+        mf_pe_release(pe);
+}
+
 /* readIterV1: the subtree of one fieldsV1 node, or NULL when it has no children; *is_member
    says whether the node itself belongs to the set. */
 static struct mf_set *read_node(const json_t *obj, int depth, bool *is_member, char **err)
@@ -1114,8 +1521,8 @@ static struct mf_set *read_node(const json_t *obj, int depth, bool *is_member, c
     }
     const char *k;
     json_t *v;
-    json_object_foreach ((json_t *)obj, k, v) {
-        if (!strcmp(k, ".")) {
+    MF_OBJECT_FOREACH (obj, it_, k, v) {
+        if (k[0] == '.' && !k[1]) {
             *is_member = true;
             continue;
         }
@@ -1125,10 +1532,13 @@ static struct mf_set *read_node(const json_t *obj, int depth, bool *is_member, c
             continue;
         if (rc < 0)
             goto fail;
-        bool child_member;
-        struct mf_set *grand = read_node(v, depth + 1, &child_member, err);
+        bool child_member = true;
+        struct mf_set *grand = NULL;
+        /* {} is a leaf (as read_node would say, unless too deep) */
+        if (depth >= MF_MAX_DEPTH || !json_is_object(v) || json_object_size(v))
+            grand = read_node(v, depth + 1, &child_member, err);
         if (*err) {
-            mf_pe_release(&pe);
+            pe_release_parsed(&pe);
             goto fail;
         }
         if (child_member || grand) {
@@ -1139,11 +1549,16 @@ static struct mf_set *read_node(const json_t *obj, int depth, bool *is_member, c
             insert_member(children, &pe);
         if (grand) {
             /* a repeated element replaces the earlier subtree, as upstream's Descend does */
-            struct mf_node *node = descend_node(children, &pe);
-            mf_set_free(node->set);
-            node->set = grand;
+            bool found;
+            size_t at = child_search(children, &pe, &found);
+            if (found) {
+                mf_set_free(children->children[at].set);
+                children->children[at].set = grand;
+            } else {
+                insert_child_at(children, at, &pe, grand);
+            }
         }
-        mf_pe_release(&pe);
+        pe_release_parsed(&pe);
     }
     if (!children)
         *is_member = true;
@@ -1163,6 +1578,80 @@ struct mf_set *mf_set_from_fields(const json_t *fields, char **err)
         return NULL;
     }
     return s ? s : mf_set_new();
+}
+
+/* Whether s is valid UTF-8, as jansson's setters want keys. */
+static bool utf8_valid(const char *s)
+{
+    const unsigned char *p = (const unsigned char *)s;
+    size_t n = strlen(s), len;
+    for (size_t i = 0; i < n; i += len)
+        if (utf8_rune(p + i, n - i, &len) < 0)
+            return false;
+    return true;
+}
+
+static bool is_empty_object(const json_t *v)
+{
+    return json_is_object(v) && !json_object_size(v);
+}
+
+/* Whether emit(s, include_self) would give exactly obj (keys, their order, {} leaves). */
+static bool matches(const struct mf_set *s, bool include_self, const json_t *obj,
+                    struct strbuf *sb)
+{
+    if (!json_is_object(obj))
+        return false;
+    void *it = json_object_iter((json_t *)obj);
+    if (include_self && (s->n_members || s->n_children)) {
+        if (!it || strcmp(json_object_iter_key(it), ".") ||
+            !is_empty_object(json_object_iter_value(it)))
+            return false;
+        it = json_object_iter_next((json_t *)obj, it);
+    }
+    size_t mi = 0, ci = 0;
+    while (mi < s->n_members || ci < s->n_children) {
+        if (!it)
+            return false;
+        int c;
+        if (mi == s->n_members)
+            c = 1;
+        else if (ci == s->n_children)
+            c = -1;
+        else
+            c = mf_pe_compare(&s->members[mi], &s->children[ci].pe);
+        const struct mf_pe *pe = c < 0 ? &s->members[mi] : &s->children[ci].pe;
+        const char *k = json_object_iter_key(it);
+        if (pe->kind == MF_PE_FIELD) {
+            if (k[0] != 'f' || k[1] != ':' || strcmp(k + 2, pe->field))
+                return false;
+            if (!pe->shared_field && !utf8_valid(k)) /* emit would drop it */
+                return false;
+        } else {
+            strbuf_reset(sb);
+            mf_pe_append_key(sb, pe);
+            if (strcmp(k, strbuf_str(sb)))
+                return false;
+        }
+        const json_t *v = json_object_iter_value(it);
+        if (c < 0 ? !is_empty_object(v) : !matches(s->children[ci].set, c == 0, v, sb))
+            return false;
+        if (c <= 0)
+            mi++;
+        if (c >= 0)
+            ci++;
+        it = json_object_iter_next((json_t *)obj, it);
+    }
+    return !it;
+}
+
+bool mf_set_matches_fields(const struct mf_set *s, const json_t *fields)
+{
+    struct strbuf sb;
+    strbuf_init(&sb, STRBUF_NO_LIMIT);
+    bool same = matches(s, false, fields, &sb);
+    strbuf_release(&sb);
+    return same;
 }
 
 /* ---- schema-aware set operations

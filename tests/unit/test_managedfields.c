@@ -15,6 +15,7 @@
 #include <criterion/criterion.h>
 #include <dirent.h>
 #include <jansson.h>
+#include <pthread.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -675,6 +676,290 @@ Test(managedfields, update_with_client_managed_fields_starts_from_them)
                         "\"fieldsV1\":{\"f:spec\":{\"f:type\":{}}}}]");
     free(d);
     json_decref(got);
+    json_decref(live);
+    json_decref(obj);
+    json_decref(defs);
+}
+
+/* ---- cost-saving paths give what the long way gives ------------------------------------------
+ */
+
+static const char *const stored_service =
+    "{\"kind\":\"Service\",\"apiVersion\":\"v1\",\"metadata\":{\"name\":\"web\","
+    "\"namespace\":\"default\",\"uid\":\"u1\",\"resourceVersion\":\"7\","
+    "\"creationTimestamp\":\"2025-05-01T09:00:00Z\",\"labels\":{\"app\":\"web\"},"
+    "\"managedFields\":[{\"manager\":\"a\",\"operation\":\"Update\",\"apiVersion\":\"v1\","
+    "\"time\":\"2025-05-01T09:00:00Z\",\"fieldsType\":\"FieldsV1\",\"fieldsV1\":{"
+    "\"f:metadata\":{\"f:labels\":{\".\":{},\"f:app\":{}}},\"f:spec\":{\"f:ports\":{\".\":{},"
+    "\"k:{\\\"port\\\":80,\\\"protocol\\\":\\\"TCP\\\"}\":{\".\":{},\"f:port\":{},"
+    "\"f:protocol\":{},\"f:targetPort\":{}}},\"f:type\":{}}}},"
+    "{\"manager\":\"b\",\"operation\":\"Update\",\"apiVersion\":\"v1\","
+    "\"time\":\"2025-05-01T09:30:00Z\",\"fieldsType\":\"FieldsV1\",\"fieldsV1\":{"
+    "\"f:spec\":{\"f:sessionAffinity\":{}},\"f:metadata\":{\"f:annotations\":{\"f:n\":{},"
+    "\".\":{}}}}}]},\"spec\":{\"ports\":[{\"protocol\":\"TCP\",\"port\":80,\"targetPort\":8080}],"
+    "\"clusterIP\":\"10.96.0.10\",\"clusterIPs\":[\"10.96.0.10\"],\"type\":\"ClusterIP\","
+    "\"sessionAffinity\":\"None\",\"ipFamilies\":[\"IPv4\"],\"ipFamilyPolicy\":\"SingleStack\","
+    "\"internalTrafficPolicy\":\"Cluster\"},\"status\":{\"loadBalancer\":{}}}";
+
+/* The stored Service with a label added by a write, as the PUT body gives it back. */
+static json_t *service_put(bool spelled_out)
+{
+    json_t *obj = parse(stored_service);
+    json_t *meta = json_object_get(obj, "metadata");
+    json_object_set_new(json_object_get(meta, "labels"), "tier", json_string("fe"));
+    if (spelled_out) {
+        /* what Go's struct would not hold: empty fields, nulls, keys in another order */
+        json_object_set_new(meta, "generateName", json_string(""));
+        json_object_set_new(meta, "finalizers", json_array());
+        json_object_set_new(json_object_get(obj, "spec"), "externalIPs", json_null());
+        json_t *spec = json_deep_copy(json_object_get(obj, "spec"));
+        json_object_del(obj, "spec");
+        json_object_set_new(obj, "spec", spec);
+    }
+    return obj;
+}
+
+Test(managedfields, update_gives_the_same_for_any_spelling_of_the_objects)
+{
+    /* A stored object and a decoded body usually are what Go's struct would hold already, and
+       are then compared as they are; anything else is normalised first. Both ways agree. */
+    json_t *defs = definitions();
+    struct mf_context ctx = service_ctx(defs, "");
+    json_t *live = parse(stored_service);
+    json_t *plain = service_put(false), *spelled = service_put(true);
+    json_t *spelled_live = json_deep_copy(live);
+    json_object_set_new(json_object_get(spelled_live, "metadata"), "ownerReferences",
+                        json_array());
+    json_t *a = mf_update(&ctx, live, plain, "c");
+    json_t *b = mf_update(&ctx, spelled_live, spelled, "c");
+    char *da = dump(a), *db = dump(b);
+    cr_expect_str_eq(db, da);
+    cr_expect(strstr(da, "\"manager\":\"c\"") && strstr(da, "f:tier"), "%s", da);
+    free(da);
+    free(db);
+    json_decref(a);
+    json_decref(b);
+    json_decref(live);
+    json_decref(spelled_live);
+    json_decref(plain);
+    json_decref(spelled);
+    json_decref(defs);
+}
+
+Test(managedfields, unchanged_fields_written_as_read_others_as_upstream_writes_them)
+{
+    /* A write that leaves a manager's fields alone keeps its fieldsV1 as they were read, when
+       writing the fields again would give exactly that text; b's keys are out of order, and
+       come out in upstream's order. */
+    json_t *defs = definitions();
+    struct mf_context ctx = service_ctx(defs, "");
+    json_t *live = parse(stored_service), *obj = service_put(false);
+    json_t *got = mf_update(&ctx, live, obj, "c");
+    const json_t *a = NULL, *b = NULL;
+    size_t i;
+    json_t *e;
+    json_array_foreach (got, i, e) {
+        const char *m = json_string_value(json_object_get(e, "manager"));
+        if (!strcmp(m, "a"))
+            a = json_object_get(e, "fieldsV1");
+        else if (!strcmp(m, "b"))
+            b = json_object_get(e, "fieldsV1");
+    }
+    const json_t *read_a = json_object_get(
+        json_array_get(json_object_get(json_object_get(live, "metadata"), "managedFields"), 0),
+        "fieldsV1");
+    char *da = dump(a), *dr = dump(read_a), *dbb = dump(b);
+    cr_expect_str_eq(da, dr);
+    cr_expect_str_eq(dbb, "{\"f:metadata\":{\"f:annotations\":{\".\":{},\"f:n\":{}}},"
+                          "\"f:spec\":{\"f:sessionAffinity\":{}}}");
+    free(da);
+    free(dr);
+    free(dbb);
+    json_decref(got);
+    json_decref(live);
+    json_decref(obj);
+    json_decref(defs);
+}
+
+Test(managedfields, fields_keys_read_as_upstream_reads_them_whatever_the_spelling)
+{
+    /* keys out of order, spaces, a real that is an integer, escapes and HTML characters */
+    struct mf_set *s = set_of(
+        "{\"f:spec\":{\"f:ports\":{\".\":{},"
+        "\"k:{\\\"protocol\\\":\\\"TCP\\\",\\\"port\\\":80}\":{\".\":{},\"f:port\":{}},"
+        "\"k:{\\\"port\\\": 443, \\\"protocol\\\":\\\"TCP\\\"}\":{},"
+        "\"k:{\\\"port\\\":53.0,\\\"protocol\\\":\\\"UDP\\\"}\":{}}},"
+        "\"f:metadata\":{\"f:finalizers\":{\"v:\\\"a<b\\\"\":{},\"v:-0\":{},\"v:1.50\":{}}}}");
+    expect_fields(s, "{\"f:metadata\":{\"f:finalizers\":{\"v:0\":{},\"v:1.5\":{},"
+                     "\"v:\\\"a\\\\u003cb\\\"\":{}}},\"f:spec\":{\"f:ports\":{\".\":{},"
+                     "\"k:{\\\"port\\\":53,\\\"protocol\\\":\\\"UDP\\\"}\":{},"
+                     "\"k:{\\\"port\\\":80,\\\"protocol\\\":\\\"TCP\\\"}\":{\".\":{},"
+                     "\"f:port\":{}},\"k:{\\\"port\\\":443,\\\"protocol\\\":\\\"TCP\\\"}\":{}}}}");
+    mf_set_free(s);
+    /* text after a key, and a repeated name: as jansson reads them */
+    s = set_of("{\"k:{\\\"port\\\":80}x\":{},\"k:{\\\"port\\\":80,\\\"port\\\":81}\":{}}");
+    expect_fields(s, "{\"k:{\\\"port\\\":80}\":{},\"k:{\\\"port\\\":81}\":{}}");
+    mf_set_free(s);
+}
+
+static char *fields_text(const struct mf_set *s)
+{
+    json_t *f = mf_set_to_fields(s);
+    char *d = dump(f);
+    json_decref(f);
+    return d;
+}
+
+Test(managedfields, in_place_set_operations_give_what_the_copying_ones_give)
+{
+    const char *texts[] = {
+        "{\"f:m\":{\".\":{},\"f:a\":{},\"f:b\":{\"f:x\":{}}},\"f:x\":{},\"f:z\":{\"f:q\":{}}}",
+        "{\"f:m\":{\"f:b\":{\".\":{},\"f:x\":{}},\"f:c\":{}},\"f:y\":{},\"f:z\":{}}",
+        "{\"f:m\":{},\"f:x\":{\".\":{},\"f:deep\":{}}}",
+        "{}",
+    };
+    for (size_t i = 0; i < 4; i++) {
+        for (size_t j = 0; j < 4; j++) {
+            struct mf_set *a = set_of(texts[i]), *b = set_of(texts[j]);
+            struct mf_set *want[5] = {
+                mf_set_union(a, b),
+                mf_set_difference(a, b),
+                mf_set_recursive_difference(a, b),
+                NULL,
+                mf_set_union(a, b),
+            };
+            struct mf_set *common = mf_set_intersection(a, b);
+            want[3] = mf_set_difference(a, common);
+            struct mf_set *got[5];
+            for (size_t k = 0; k < 5; k++)
+                got[k] = mf_set_copy(a);
+            mf_set_union_into(got[0], b);
+            mf_set_subtract(got[1], b);
+            mf_set_subtract_recursive(got[2], b);
+            mf_set_subtract_common(got[3], b);
+            mf_set_union_take(got[4], mf_set_copy(b));
+            for (size_t k = 0; k < 5; k++) {
+                char *w = fields_text(want[k]), *g = fields_text(got[k]);
+                cr_expect_str_eq(g, w, "operation %zu of %s and %s", k, texts[i], texts[j]);
+                cr_expect(mf_set_equal(got[k], want[k]));
+                free(w);
+                free(g);
+                mf_set_free(want[k]);
+                mf_set_free(got[k]);
+            }
+            mf_set_free(common);
+            mf_set_free(a);
+            mf_set_free(b);
+        }
+    }
+}
+
+Test(managedfields, zero_object_is_a_fresh_copy_each_time)
+{
+    /* a create compares with the kind's empty object, built once and shared: the copies handed
+       out must not be it */
+    json_t *defs = definitions();
+    struct mf_schema sc = {.defs = defs, .root = "io.k8s.api.core.v1.Service"};
+    json_t *z1 = mf_zero_object(&sc);
+    json_object_set_new(z1, "spec", json_string("changed"));
+    json_t *z2 = mf_zero_object(&sc);
+    cr_expect(json_equal(z2, mf_zero_shared(&sc)));
+    cr_expect(json_is_object(json_object_get(z2, "spec")));
+    json_decref(z1);
+    json_decref(z2);
+    mf_schema_release(&sc);
+    json_decref(defs);
+}
+
+Test(managedfields, time_only_change_is_reverted_for_any_spelling)
+{
+    json_t *defs = definitions();
+    struct mf_context ctx = service_ctx(defs, "");
+    for (int spelled = 0; spelled < 2; spelled++) {
+        json_t *old = svc_with(
+            managed_entry("2025-05-01T09:00:00Z", "{\"f:spec\":{\"f:type\":{}}}"), "ClusterIP");
+        json_t *obj = svc_with(managed_entry(NOW, "{\"f:spec\":{\"f:type\":{}}}"), "ClusterIP");
+        if (spelled) /* an empty field Go would not hold: compared normalised */
+            json_object_set_new(json_object_get(obj, "spec"), "clusterIP", json_string(""));
+        mf_keep_times_if_unchanged(&ctx, obj, old);
+        const json_t *e =
+            json_array_get(json_object_get(json_object_get(obj, "metadata"), "managedFields"), 0);
+        cr_expect_str_eq(json_string_value(json_object_get(e, "time")), "2025-05-01T09:00:00Z",
+                         "spelled out: %d", spelled);
+        json_decref(old);
+        json_decref(obj);
+    }
+    json_decref(defs);
+}
+
+/* ---- the compiled definitions
+ * ------------------------------------------------------------------------ */
+
+Test(managedfields, each_definitions_object_gets_its_own_types)
+{
+    /* more definitions objects than are kept compiled for the process: each still works */
+    json_t *obj = service_put(false);
+    char *first = NULL;
+    for (int i = 0; i < 24; i++) {
+        json_t *defs = definitions();
+        struct mf_context ctx = service_ctx(defs, "");
+        json_t *got = mf_update(&ctx, NULL, obj, "m");
+        char *d = dump(got);
+        if (!first)
+            first = d;
+        else {
+            cr_expect_str_eq(d, first, "definitions object %d", i);
+            free(d);
+        }
+        json_decref(got);
+        json_decref(defs);
+    }
+    cr_expect(strstr(first, "\"manager\":\"m\"") != NULL, "%s", first);
+    free(first);
+    json_decref(obj);
+}
+
+struct tracker {
+    const json_t *defs, *live, *obj;
+    char *got[40];
+};
+
+static void *track_many(void *arg)
+{
+    struct tracker *t = arg;
+    struct mf_context ctx = service_ctx(t->defs, "");
+    for (size_t i = 0; i < 40; i++) {
+        json_t *got = mf_update(&ctx, i % 2 ? t->live : NULL, t->obj, "m");
+        t->got[i] = dump(got);
+        json_decref(got);
+    }
+    return NULL;
+}
+
+Test(managedfields, threads_tracking_at_once_agree)
+{
+    /* the first calls of several threads race to compile the definitions and build the kind's
+       empty object: every result is the one a single thread gets */
+    json_t *defs = definitions();
+    json_t *live = parse(stored_service), *obj = service_put(false);
+    struct tracker t[4];
+    pthread_t th[4];
+    for (size_t i = 0; i < 4; i++) {
+        t[i] = (struct tracker){.defs = defs, .live = live, .obj = obj};
+        cr_assert_eq(pthread_create(&th[i], NULL, track_many, &t[i]), 0);
+    }
+    for (size_t i = 0; i < 4; i++)
+        pthread_join(th[i], NULL);
+    struct tracker alone = {.defs = defs, .live = live, .obj = obj};
+    track_many(&alone);
+    for (size_t i = 0; i < 4; i++) {
+        for (size_t k = 0; k < 40; k++) {
+            cr_expect_str_eq(t[i].got[k], alone.got[k], "thread %zu, call %zu", i, k);
+            free(t[i].got[k]);
+        }
+    }
+    for (size_t k = 0; k < 40; k++)
+        free(alone.got[k]);
     json_decref(live);
     json_decref(obj);
     json_decref(defs);
