@@ -25,8 +25,10 @@
 #include <stdlib.h>
 #include <string.h>
 
-/* How often an update is recomputed when other writers keep winning the race. */
-#define UPDATE_RETRIES 16
+/* How often an update is recomputed when other writers keep winning the race. Upstream's
+   GuaranteedUpdate retries without bound (every lost race means another write succeeded); the
+   bound only keeps a bug from looping forever. */
+#define UPDATE_RETRIES 1000
 /* generateName collisions retried before giving up (RetryGenerateName, GA in 1.32). */
 #define GENERATE_NAME_RETRIES 8
 
@@ -509,13 +511,9 @@ int registry_update(struct registry *reg, const struct reg_req *req, reg_update_
             rc = apierr_internal(err, "storage error %d", src);
             goto out;
         }
-        if (want_rv > 0) {
-            rc = apierr_conflict(err, req->res->group, req->res->plural, req->name,
-                                 "the object has been modified; please apply your changes to the "
-                                 "latest version and try again");
-            goto out;
-        }
-        /* Someone else wrote first: recompute from the new state. */
+        /* Someone else wrote first: recompute from the new state, as GuaranteedUpdate does. A
+           resourceVersion the client asked for (in a PUT body or in a patch) no longer matches
+           then, and the check above answers 409; one taken from the current object follows it. */
     }
     rc = apierr_conflict(err, req->res->group, req->res->plural, req->name,
                          "the object has been modified; please apply your changes to the latest "

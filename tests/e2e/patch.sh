@@ -759,6 +759,24 @@ EOF
     jq_is '.spec.ports[0].targetPort' 8080
 }
 
+# Patches without a resourceVersion never conflict: a lost race is recomputed from the new state
+# (GuaranteedUpdate), so concurrent writers all succeed and every change is kept.
+t_concurrent_patches_all_land() {
+    mksvc race
+    local i pids=()
+    for i in $(seq 1 24); do
+        curl -s -o /dev/null -w '%{http_code}\n' -X PATCH -H "Content-Type: $SP" \
+            "$URL$SVC/race" -d "{\"metadata\":{\"labels\":{\"l$i\":\"v\"}}}" >>"$WORK/race-codes" &
+        pids+=($!)
+    done
+    wait "${pids[@]}"
+    [ "$(grep -c '^200$' "$WORK/race-codes")" = 24 ] ||
+        fail "concurrent patches: $(sort "$WORK/race-codes" | uniq -c | tr -s ' \n' ' ')"
+    req GET "$SVC/race"
+    [ "$(jq_get .metadata.labels | grep -o '"l[0-9]*"' | wc -l)" = 24 ] ||
+        fail "not every concurrent patch kept its label: $(jq_get .metadata.labels)"
+}
+
 run_case unsupported_media_type t_unsupported_media_type
 run_case merge_patch_service t_merge_patch_service
 run_case strategic_merge_service t_strategic_merge_service
@@ -779,4 +797,5 @@ run_case patch_options t_patch_options
 run_case apply_create_and_reapply t_apply_create_and_reapply
 run_case apply_errors t_apply_errors
 run_case apply_conflicts t_apply_conflicts
+run_case concurrent_patches_all_land t_concurrent_patches_all_land
 finish patch
