@@ -1,6 +1,8 @@
 -- DELETE the pre-created Services d-0 ... d-N in turn (each wrk thread its own stride).
+-- offset is a global: thread:set() writes the thread's globals, which a local would shadow.
 local counter = 0
-local stride, offset = 1, 0
+local stride = 1
+offset = 0
 local threads = {}
 function setup(thread)
   thread:set("offset", #threads)

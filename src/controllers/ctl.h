@@ -15,6 +15,7 @@
 struct registry;
 struct store;
 struct store_obj;
+struct store_event;
 struct api_resource;
 struct skiplist;
 struct apierr;
@@ -53,6 +54,7 @@ struct controllers {
     uint64_t latest_rv; /* newest revision the store announced (under lock) */
     uint64_t cursor;    /* newest revision the thread has handled */
     struct skiplist *queue; /* item -> (void*)1 */
+    struct skiplist *owner_index; /* "<owner uid> <store key>" -> (void*)1 (gc.c), owned */
     struct ctl_timer *timers;
     size_t n_timers;
     /* The resources the controllers touch. */
@@ -125,6 +127,9 @@ void rs_sync(struct controllers *c, const char *ns, const char *name);
 void service_sync(struct controllers *c, const char *ns, const char *name);
 void mirror_sync(struct controllers *c, const char *ns, const char *name);
 void gc_owner_gone(struct controllers *c, const char *ns, const char *uid);
+/* The owner index (gc.c): follow one store event; rebuild from the whole store. */
+void gc_index_event(struct controllers *c, const struct store_event *ev);
+void gc_index_rebuild(struct controllers *c);
 void gc_finalize(struct controllers *c, const char *key);
 int lb_parse_range(struct controllers *c, const char *range, char *msg, size_t msg_len);
 

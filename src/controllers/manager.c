@@ -326,6 +326,7 @@ static void enqueue_owners(struct controllers *c, const char *ns, const json_t *
 
 static void dispatch(struct controllers *c, const struct store_event *ev)
 {
+    gc_index_event(c, ev);
     char res[96], ns[256], name[256];
     const struct api_resource *r = NULL;
     const char *key = ev->obj->key;
@@ -395,6 +396,7 @@ static void dispatch(struct controllers *c, const struct store_event *ev)
 /* Everything, as after a restart or when the event log moved past us. */
 static void resync(struct controllers *c)
 {
+    gc_index_rebuild(c);
     const struct api_resource *all[] = {c->res_service, c->res_rs, c->res_pods};
     const enum ctl_work work[] = {WORK_SERVICE, WORK_RS, WORK_POD};
     for (size_t k = 0; k < 3; k++) {
@@ -538,6 +540,7 @@ struct controllers *controllers_start(struct registry *reg, const struct control
     c->res_namespaces = api_find_resource(c->api, "", "v1", "namespaces");
     c->res_leases = api_find_resource(c->api, "coordination.k8s.io", "v1", "leases");
     c->queue = skiplist_new();
+    c->owner_index = skiplist_new();
     pthread_mutex_init(&c->lock, NULL);
     pthread_cond_init(&c->cond, NULL);
     uint32_t pod_base;
@@ -580,6 +583,7 @@ void controllers_stop(struct controllers *c)
         free(c->timers[i].item);
     free(c->timers);
     skiplist_free(c->queue);
+    skiplist_free(c->owner_index);
     for (int i = 0; i < c->n_nodes; i++) {
         free(c->nodes[i].name);
         free(c->nodes[i].internal_ip);

@@ -373,6 +373,42 @@ t_gc_orphan() {
         fail "Orphan: the pods keep running"
 }
 
+# A dependent of two owners loses one reference when the first owner goes and goes with the
+# second; the owner index behind this is rebuilt when a --data-dir server starts again.
+t_gc_two_owners_and_restart() {
+    local saved=$URL
+    mkdir -p "$WORK/gc-data"
+    spawn_server gcdata --data-dir "$WORK/gc-data"
+    URL=$SPAWN_URL
+    local pid=$SPAWN_PID
+    mkns gc2
+    rs gc2 one 0 one
+    local u1 u2
+    u1=$(jq_get .metadata.uid)
+    rs gc2 two 0 two
+    u2=$(jq_get .metadata.uid)
+    local refs="[{\"apiVersion\":\"apps/v1\",\"kind\":\"ReplicaSet\",\"name\":\"one\",\"uid\":\"$u1\"},{\"apiVersion\":\"apps/v1\",\"kind\":\"ReplicaSet\",\"name\":\"two\",\"uid\":\"$u2\"}]"
+    req POST /api/v1/namespaces/gc2/services "{\"metadata\":{\"name\":\"dep\",\"ownerReferences\":$refs},\"spec\":{\"ports\":[{\"port\":80}]}}"
+    expect_status 201 "a Service owned by two ReplicaSets"
+    req POST /api/v1/namespaces/gc2/services "{\"metadata\":{\"name\":\"other\"},\"spec\":{\"ports\":[{\"port\":80}]}}"
+    expect_status 201 "a Service without owners"
+    stop_spawned "$pid"
+    spawn_server gcdata --data-dir "$WORK/gc-data"
+    URL=$SPAWN_URL
+    pid=$SPAWN_PID
+    req DELETE /apis/apps/v1/namespaces/gc2/replicasets/one
+    expect_status 200 "delete the first owner"
+    poll 5 /api/v1/namespaces/gc2/services/dep \
+        "[r['name'] for r in b['metadata'].get('ownerReferences', [])] == ['two']"
+    req DELETE /apis/apps/v1/namespaces/gc2/replicasets/two
+    expect_status 200 "delete the second owner"
+    poll_gone 5 /api/v1/namespaces/gc2/services/dep
+    req GET /api/v1/namespaces/gc2/services/other
+    expect_status 200 "the Service without owners stays"
+    stop_spawned "$pid"
+    URL=$saved
+}
+
 t_load_balancers() {
     mkns lb
     svc lb lb1 lbapp LoadBalancer
@@ -603,6 +639,7 @@ run_case "ReplicaSet scale-down honours pod-deletion-cost" t_replicaset_deletion
 run_case "garbage collection, propagationPolicy Background" t_gc_background
 run_case "garbage collection, propagationPolicy Foreground" t_gc_foreground
 run_case "garbage collection, propagationPolicy Orphan" t_gc_orphan
+run_case "garbage collection, two owners, after a restart" t_gc_two_owners_and_restart
 run_case "load-balancer addresses" t_load_balancers
 run_case "EndpointSlice mirroring of selectorless Services" t_mirroring
 run_case "namespace deletion removes everything in it" t_namespace_deletion
