@@ -445,6 +445,9 @@ static void run_item(struct controllers *c, const char *item)
     }
 }
 
+/* How long the thread waits, once woken, for more events before handling them. */
+#define COALESCE_NS 1000000L
+
 static void drain_events(struct controllers *c)
 {
     struct store_event evs[EVENT_BATCH];
@@ -502,6 +505,10 @@ static void *manager_main(void *arg)
         pthread_mutex_unlock(&c->lock);
         if (stop)
             break;
+        /* Let a burst of writes gather before handling it: woken for every commit, this thread
+           took the CPU from the request threads twice per write (a third of a create's cost on
+           two cores). Upstream controllers see events later than this anyway. */
+        nanosleep(&(struct timespec){.tv_nsec = COALESCE_NS}, NULL);
     }
     return NULL;
 }
