@@ -104,6 +104,10 @@ struct store_config {
 
 struct store;
 
+/* Free trees over the budget now (writes do it as they go; a reader that touched many objects
+   without writing, such as a controller's resync, calls this when it is done). */
+void store_trim(struct store *st);
+
 /*
  * Open a store: in memory, or with data_dir (or io) set, loaded from the snapshot and log there
  * and made durable from then on. Start-up takes the directory's lock, loads the newest snapshot,

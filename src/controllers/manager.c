@@ -403,11 +403,14 @@ static void resync(struct controllers *c)
         size_t n;
         struct store_obj **items = ctl_list(c, all[k], NULL, &n);
         for (size_t i = 0; i < n; i++) {
-            ctl_enqueue(c, work[k], ju_meta_str(store_obj_json(items[i]), "namespace"),
-                        ju_meta_str(store_obj_json(items[i]), "name"));
+            /* names from the keys: parsing every object here kept every tree after start-up */
+            char res[96], ns[256], name[256];
+            if (!split_key(items[i]->key, res, sizeof(res), ns, sizeof(ns), name, sizeof(name),
+                           true))
+                continue;
+            ctl_enqueue(c, work[k], ns, name);
             if (work[k] == WORK_SERVICE)
-                ctl_enqueue(c, WORK_MIRROR, ju_meta_str(store_obj_json(items[i]), "namespace"),
-                            ju_meta_str(store_obj_json(items[i]), "name"));
+                ctl_enqueue(c, WORK_MIRROR, ns, name);
         }
         ctl_list_free(items, n);
     }
@@ -484,6 +487,7 @@ static void *manager_main(void *arg)
             skiplist_remove(c->queue, item);
             run_item(c, item);
             free(item);
+            store_trim(c->store); /* the trees this item parsed, when over the budget */
             drain_events(c);
         }
         wait_us = run_timers(c);

@@ -72,6 +72,30 @@ const char *service_first_ip(const struct service_state *st)
     return st->first_ip;
 }
 
+/* What the allocators read of a stored Service: its namespace and name (from the store key,
+   "<prefix><namespace>/<name>") and its spec, parsed alone. Replaying 100,000 Services at
+   start-up spent two thirds of its time parsing metadata (managedFields above all) the
+   allocators never look at, and kept every tree. The store writes objects canonically, so the
+   first `,"spec":{` is the top-level spec: metadata holds no object under a "spec" key, and
+   quotes inside strings are escaped. A new reference. */
+static json_t *allocation_view(const struct store_obj *o, size_t prefix_len)
+{
+    static const char marker[] = ",\"spec\":{";
+    const char *spec_at = memmem(o->bytes, o->len, marker, sizeof(marker) - 1);
+    const char *ns = o->key + prefix_len, *slash = strchr(ns, '/');
+    json_t *spec = NULL;
+    if (spec_at) {
+        const char *value = spec_at + sizeof(marker) - 2; /* at the "{" */
+        json_error_t jerr;
+        spec = json_loadb(value, (size_t)(o->bytes + o->len - value), JSON_DISABLE_EOF_CHECK,
+                          &jerr);
+    }
+    if (!spec || !slash)
+        return json_incref(store_obj_json(o)); /* not as expected: read it all */
+    return json_pack("{s:{s:s%,s:s},s:o}", "metadata", "namespace", ns, (size_t)(slash - ns),
+                     "name", slash + 1, "spec", spec);
+}
+
 void service_state_restore(struct registry *reg, struct strbuf *report)
 {
     const struct api_resource *res = api_find_resource(reg->api, "", "v1", "services");
@@ -79,8 +103,11 @@ void service_state_restore(struct registry *reg, struct strbuf *report)
     struct store_list_opts lo = {.prefix = prefix};
     struct store_list_result lr;
     store_list(reg->store, &lo, &lr);
-    for (size_t i = 0; i < lr.n; i++)
-        svc_alloc_restore(reg->services, store_obj_json(lr.items[i]), report);
+    for (size_t i = 0; i < lr.n; i++) {
+        json_t *view = allocation_view(lr.items[i], strlen(prefix));
+        svc_alloc_restore(reg->services, view, report);
+        json_decref(view);
+    }
     store_list_result_release(&lr);
     free(prefix);
 }

@@ -576,6 +576,21 @@ static void trim_trees(struct store *st)
     }
 }
 
+void store_trim(struct store *st)
+{
+    /* Rounds of the bounded trim, the lock released between them, until under budget or after
+       a pass over every object and event. */
+    for (size_t round = 0; atomic_load(&trees_kept) > STORE_TREE_BUDGET; round++) {
+        pthread_mutex_lock(&st->lock);
+        size_t rounds = (skiplist_size(st->objects) + st->log.len) / TRIM_STEPS + 1;
+        if (round < rounds)
+            trim_trees(st);
+        pthread_mutex_unlock(&st->lock);
+        if (round >= rounds)
+            break;
+    }
+}
+
 /* ---- writes ---------------------------------------------------------------------------------- */
 
 /* Hand the backend the whole state as of now: references, copied in a few milliseconds. */

@@ -673,3 +673,46 @@ Test(store, trees_over_the_budget_are_freed_unless_held_and_come_back_equal)
     store_obj_unref(held);
     store_free(st);
 }
+
+/* Trees a reader parsed without writing (a controller's resync) are over the budget until
+   store_trim frees the unused ones; one still held keeps its tree. */
+Test(store, trim_frees_trees_readers_parsed)
+{
+    struct store *st = new_store(16);
+    char key[64];
+    int n = STORE_TREE_BUDGET + 1024;
+    for (int i = 0; i < n; i++) {
+        snprintf(key, sizeof(key), "services/default/s%05d", i);
+        cr_assert_eq(create(st, key, "ClusterIP"), STORE_OK);
+    }
+    struct store_obj *held = store_get(st, "services/default/s00000");
+    cr_assert_not_null(store_obj_json(held));
+    int parsed = 0;
+    for (int i = 0; i < n; i++) {
+        snprintf(key, sizeof(key), "services/default/s%05d", i);
+        struct store_obj *o = store_get(st, key);
+        parsed += store_obj_json(o) != NULL;
+        store_obj_unref(o);
+    }
+    cr_assert_eq(parsed, n);
+    int kept = 0;
+    for (int i = 0; i < n; i++) {
+        snprintf(key, sizeof(key), "services/default/s%05d", i);
+        struct store_obj *o = store_get(st, key);
+        kept += atomic_load(&o->tree) != NULL;
+        store_obj_unref(o);
+    }
+    cr_assert_gt(kept, STORE_TREE_BUDGET, "reading alone should not have trimmed (%d kept)", kept);
+    store_trim(st);
+    kept = 0;
+    for (int i = 0; i < n; i++) {
+        snprintf(key, sizeof(key), "services/default/s%05d", i);
+        struct store_obj *o = store_get(st, key);
+        kept += atomic_load(&o->tree) != NULL;
+        store_obj_unref(o);
+    }
+    cr_expect_leq(kept, STORE_TREE_BUDGET, "%d trees kept after store_trim", kept);
+    cr_expect_not_null(atomic_load(&held->tree), "a held object lost its tree");
+    store_obj_unref(held);
+    store_free(st);
+}
