@@ -1,6 +1,11 @@
 -- POST a new selectorless ClusterIP Service per request; names unique per wrk thread.
 local counter = 0
-function setup(thread) thread:set("tid", math.random(1, 1000000000)) end
+-- tid: unique per wrk thread and per run (math.random is unseeded, so the same in every run).
+local threads = 0
+function setup(thread)
+  threads = threads + 1
+  thread:set("tid", os.time() .. "x" .. threads)
+end
 request = function()
   counter = counter + 1
   local body = '{"metadata":{"name":"c' .. tid .. '-' .. counter .. '"},"spec":{"ports":[{"port":80}]}}'

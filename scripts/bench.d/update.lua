@@ -3,7 +3,12 @@
 local rv = nil
 local name = nil
 local counter = 0
-function setup(thread) thread:set("tid", math.random(1, 1000000000)) end
+-- tid: unique per wrk thread and per run (math.random is unseeded, so the same in every run).
+local threads = 0
+function setup(thread)
+  threads = threads + 1
+  thread:set("tid", os.time() .. "x" .. threads)
+end
 init = function(args)
   name = "u" .. tid
 end

@@ -31,7 +31,8 @@ static void reserve(struct out *o, size_t more)
 {
     if (o->len + more <= o->alloc)
         return;
-    size_t want = o->alloc ? o->alloc : 256;
+    /* A stored Service is 1-2 KiB: starting there spares most growth steps. */
+    size_t want = o->alloc ? o->alloc : 2048;
     while (want < o->len + more)
         want *= 2;
     o->buf = xrealloc(o->buf, want);

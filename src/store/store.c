@@ -548,7 +548,31 @@ static bool only_stored(struct store_obj *obj)
  * time: a clock hand over the map, then one over the event log (past states live only there).
  * Store lock held.
  */
-static void trim_trees(struct store *st)
+/* Trees trim_trees took from their objects under the store lock, to be freed once it is
+   released (freeing a tree is most of the cost, and every writer waits on that lock). */
+struct dead_trees {
+    json_t *tree[3 * TRIM_STEPS]; /* one per map step and two per event-log step, at most */
+    size_t n;
+};
+
+static void detach_tree(struct store_obj *obj, struct dead_trees *dead)
+{
+    json_t *tree = atomic_exchange(&obj->tree, NULL);
+    if (tree) {
+        atomic_fetch_sub(&trees_kept, 1);
+        dead->tree[dead->n++] = tree;
+    }
+}
+
+/* Lock released: free them. */
+static void bury(struct dead_trees *dead)
+{
+    for (size_t i = 0; i < dead->n; i++)
+        json_decref(dead->tree[i]);
+    dead->n = 0;
+}
+
+static void trim_trees(struct store *st, struct dead_trees *dead)
 {
     if (atomic_load(&trees_kept) <= STORE_TREE_BUDGET)
         return;
@@ -559,7 +583,7 @@ static void trim_trees(struct store *st)
             break;
         struct store_obj *obj = skiplist_node_value(it);
         if (atomic_load(&obj->tree) && only_stored(obj))
-            drop_tree(obj);
+            detach_tree(obj, dead);
         free(st->trim_key);
         st->trim_key = xstrdup(skiplist_node_key(it));
         it = skiplist_next(it);
@@ -572,7 +596,7 @@ static void trim_trees(struct store *st)
         struct store_obj *objs[2] = {ev->obj, ev->prev};
         for (int k = 0; k < 2; k++)
             if (objs[k] && atomic_load(&objs[k]->tree) && only_stored(objs[k]))
-                drop_tree(objs[k]);
+                detach_tree(objs[k], dead);
     }
 }
 
@@ -580,12 +604,15 @@ void store_trim(struct store *st)
 {
     /* Rounds of the bounded trim, the lock released between them, until under budget or after
        a pass over every object and event. */
+    struct dead_trees dead;
+    dead.n = 0; /* (the array is filled as used: no need to clear 6 KiB per write) */
     for (size_t round = 0; atomic_load(&trees_kept) > STORE_TREE_BUDGET; round++) {
         pthread_mutex_lock(&st->lock);
         size_t rounds = (skiplist_size(st->objects) + st->log.len) / TRIM_STEPS + 1;
         if (round < rounds)
-            trim_trees(st);
+            trim_trees(st, &dead);
         pthread_mutex_unlock(&st->lock);
+        bury(&dead);
         if (round >= rounds)
             break;
     }
@@ -666,8 +693,11 @@ int store_write(struct store *st, struct store_write *w, struct store_obj **resu
             offer_snapshot(st);
     }
     eventlog_push(&st->log, ev);
-    trim_trees(st);
+    struct dead_trees dead;
+    dead.n = 0; /* (the array is filled as used: no need to clear 6 KiB per write) */
+    trim_trees(st, &dead);
     pthread_mutex_unlock(&st->lock);
+    bury(&dead);
     if (!st->be) {
         notify(st, rv);
         return STORE_OK;
