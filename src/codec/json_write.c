@@ -212,7 +212,9 @@ char *codec_json_dumps(const json_t *v, size_t *len_out)
     put_ch(&o, '\0');
     if (len_out)
         *len_out = o.len - 1;
-    return o.buf;
+    /* The store keeps these bytes for the object's life: give back the unused tail (shrinking
+       is done in place). */
+    return xrealloc(o.buf, o.len);
 }
 
 int codec_json_write(struct strbuf *sb, const json_t *v)
