@@ -124,10 +124,9 @@ int main(int argc, char **argv)
         return 0;
     }
     if (!cfg.advertise_address)
-        cfg.advertise_address = xstrdup(strcmp(cfg.bind_address, "0.0.0.0") &&
-                                                 strcmp(cfg.bind_address, "::")
-                                             ? cfg.bind_address
-                                             : "127.0.0.1");
+        cfg.advertise_address = xstrdup(
+            strcmp(cfg.bind_address, "0.0.0.0") && strcmp(cfg.bind_address, "::") ? cfg.bind_address
+                                                                                  : "127.0.0.1");
 
     /* Block the stop signals in every thread; main waits for them with sigwait. */
     sigset_t stop;
@@ -148,8 +147,10 @@ int main(int argc, char **argv)
         fprintf(stderr, "svc-apiserver: %s\n", msg);
         goto out;
     }
-    struct http_config hcfg = {.bind_address = cfg.bind_address, .port = cfg.port,
-                               .threads = (unsigned)cfg.threads, .max_body = MAX_BODY,
+    struct http_config hcfg = {.bind_address = cfg.bind_address,
+                               .port = cfg.port,
+                               .threads = (unsigned)cfg.threads,
+                               .max_body = MAX_BODY,
                                .verbosity = cfg.verbosity};
     /* The port is needed by the kubernetes Endpoints, so the registry comes after the bind.
        Requests that arrive in between get 503 from /readyz and find an empty store. */

@@ -239,7 +239,7 @@ static int conv_schema(struct gen *g, enum flavor fl, const json_t *in, bool ele
     const char *ref = NULL;
     const char *key;
     json_t *v;
-    json_object_foreach((json_t *)in, key, v) {
+    json_object_foreach ((json_t *)in, key, v) {
         if (!strcmp(key, "$ref")) {
             ref = json_string_value(v);
         } else if (!strcmp(key, "items") || !strcmp(key, "additionalProperties")) {
@@ -299,7 +299,7 @@ static json_t *gvk_list(const json_t *gvk)
     }
     size_t i;
     json_t *e;
-    json_array_foreach(items, i, e) {
+    json_array_foreach (items, i, e) {
         json_array_append_new(list, json_pack("{s:O,s:O,s:O}", "group", json_object_get(e, "group"),
                                               "kind", json_object_get(e, "kind"), "version",
                                               json_object_get(e, "version")));
@@ -317,12 +317,12 @@ static int conv_definition(struct gen *g, enum flavor fl, const char *name, cons
     json_t *o = json_object();
     const char *key;
     json_t *v;
-    json_object_foreach((json_t *)in, key, v) {
+    json_object_foreach ((json_t *)in, key, v) {
         if (!strcmp(key, "properties")) {
             json_t *props = json_object();
             const char *pname;
             json_t *p;
-            json_object_foreach(v, pname, p) {
+            json_object_foreach (v, pname, p) {
                 char where[512];
                 json_t *conv;
                 snprintf(where, sizeof(where), "%s.%s", name, pname);
@@ -367,7 +367,7 @@ static int conv_definitions(struct gen *g, enum flavor fl, json_t **out)
     json_t *all = json_object();
     const char *name;
     json_t *def;
-    json_object_foreach(g->defs, name, def) {
+    json_object_foreach (g->defs, name, def) {
         json_t *conv;
         if (conv_definition(g, fl, name, def, &conv)) {
             json_decref(all);
@@ -385,7 +385,7 @@ static const char *def_for_kind(struct gen *g, const char *group, const char *ve
 {
     const char *name;
     json_t *def;
-    json_object_foreach(g->defs, name, def) {
+    json_object_foreach (g->defs, name, def) {
         json_t *gvk = json_object_get(def, "gvk");
         if (!gvk)
             continue;
@@ -393,7 +393,7 @@ static const char *def_for_kind(struct gen *g, const char *group, const char *ve
         size_t i;
         json_t *e;
         bool hit = false;
-        json_array_foreach(list, i, e) {
+        json_array_foreach (list, i, e) {
             const char *eg = json_string_value(json_object_get(e, "group"));
             const char *ev = json_string_value(json_object_get(e, "version"));
             const char *ek = json_string_value(json_object_get(e, "kind"));
@@ -433,7 +433,7 @@ static bool patch_meta_complete(struct gen *g, const json_t *schema, json_t *see
     }
     const char *key;
     json_t *p;
-    json_object_foreach(json_object_get(schema, "properties"), key, p) {
+    json_object_foreach (json_object_get(schema, "properties"), key, p) {
         if (!patch_meta_complete(g, p, seen, depth + 1))
             return false;
     }
@@ -720,7 +720,7 @@ static json_t *content_v3(json_t *types, const char *def)
     json_t *c = json_object();
     size_t i;
     json_t *t;
-    json_array_foreach(types, i, t) {
+    json_array_foreach (types, i, t) {
         json_object_set_new(c, json_string_value(t),
                             json_pack("{s:o}", "schema", ref_object(V3, def)));
     }
@@ -857,7 +857,7 @@ static unsigned verb_bits(const json_t *verbs)
     unsigned bits = 0;
     size_t i;
     json_t *v;
-    json_array_foreach(verbs, i, v) {
+    json_array_foreach (verbs, i, v) {
         for (unsigned b = 0; b < sizeof(names) / sizeof(names[0]); b++)
             if (json_is_string(v) && !strcmp(json_string_value(v), names[b]))
                 bits |= 1u << b;
@@ -1054,7 +1054,7 @@ static int add_resource(struct gen *g, const struct gvinfo *gv, const json_t *re
     }
     size_t i;
     json_t *sub;
-    json_array_foreach(json_object_get(res, "subresources"), i, sub) {
+    json_array_foreach (json_object_get(res, "subresources"), i, sub) {
         if (add_subresource(g, gv, item, item_params, kind, scope, sub))
             return -1;
     }
@@ -1121,7 +1121,7 @@ static int build_paths(struct gen *g)
 {
     size_t i, r;
     json_t *group, *res;
-    json_array_foreach(json_object_get(g->resources, "groups"), i, group) {
+    json_array_foreach (json_object_get(g->resources, "groups"), i, group) {
         struct gvinfo gv;
         char gcamel[64], gtag[64], vcap[32], id[256];
         gv.group = json_string_value(json_object_get(group, "group"));
@@ -1144,7 +1144,7 @@ static int build_paths(struct gen *g)
         snprintf(id, sizeof(id), "get%sAPIResources", gv.id);
         add_discovery(g, gv.doc, path, gv.tag, id, "List the resources this group version serves",
                       DEF_RESOURCE_LIST);
-        json_array_foreach(json_object_get(group, "resources"), r, res) {
+        json_array_foreach (json_object_get(group, "resources"), r, res) {
             if (add_resource(g, &gv, res))
                 return -1;
         }
@@ -1190,7 +1190,7 @@ static void collect_refs(const json_t *v, json_t *names, int depth)
     if (json_is_object(v)) {
         const char *key;
         json_t *child;
-        json_object_foreach((json_t *)v, key, child) {
+        json_object_foreach ((json_t *)v, key, child) {
             const char *s = json_string_value(child);
             if (!strcmp(key, "$ref") && s && !strncmp(s, V3_REF_PREFIX, strlen(V3_REF_PREFIX)))
                 json_object_set_new(names, s + strlen(V3_REF_PREFIX), json_true());
@@ -1200,7 +1200,8 @@ static void collect_refs(const json_t *v, json_t *names, int depth)
     } else if (json_is_array(v)) {
         size_t i;
         json_t *child;
-        json_array_foreach(v, i, child) collect_refs(child, names, depth + 1);
+        json_array_foreach (v, i, child)
+            collect_refs(child, names, depth + 1);
     }
 }
 
@@ -1214,7 +1215,7 @@ static json_t *v3_schemas(const json_t *paths, json_t *all)
         json_t *next = json_object();
         const char *name;
         json_t *unused;
-        json_object_foreach(todo, name, unused) {
+        json_object_foreach (todo, name, unused) {
             if (json_object_get(schemas, name))
                 continue;
             json_t *s = json_object_get(all, name);

@@ -175,7 +175,7 @@ static int yaml_block(struct strbuf *out, const json_t *v, int indent, bool firs
     if (json_is_object(v)) {
         const char *key;
         json_t *child;
-        json_object_foreach((json_t *)v, key, child) {
+        json_object_foreach ((json_t *)v, key, child) {
             if (!(first && first_inline))
                 yaml_indent(out, indent);
             first = false;
@@ -195,7 +195,7 @@ static int yaml_block(struct strbuf *out, const json_t *v, int indent, bool firs
     }
     size_t i;
     json_t *child;
-    json_array_foreach(v, i, child) {
+    json_array_foreach (v, i, child) {
         if (!(first && first_inline))
             yaml_indent(out, indent);
         first = false;
@@ -368,7 +368,7 @@ static int pb_field(const struct pb_field *f, const json_t *v, struct strbuf *ou
     case PB_STRINGS:
         if (!json_is_array(v))
             return pb_fail(ctx, "expected an array of strings");
-        json_array_foreach(v, i, item) {
+        json_array_foreach (v, i, item) {
             if (!json_is_string(item))
                 return pb_fail(ctx, "expected an array of strings");
             pbw_bytes(out, f->num, json_string_value(item), json_string_length(item));
@@ -379,7 +379,7 @@ static int pb_field(const struct pb_field *f, const json_t *v, struct strbuf *ou
     case PB_ANYS:
         if (!json_is_array(v))
             return pb_fail(ctx, "expected an array");
-        json_array_foreach(v, i, item) {
+        json_array_foreach (v, i, item) {
             if (pb_any(out, f->num, item, ctx))
                 return -1;
         }
@@ -389,7 +389,7 @@ static int pb_field(const struct pb_field *f, const json_t *v, struct strbuf *ou
     case PB_MSGS:
         if (!json_is_array(v))
             return pb_fail(ctx, "expected an array");
-        json_array_foreach(v, i, item) {
+        json_array_foreach (v, i, item) {
             char idx[24];
             snprintf(idx, sizeof(idx), "%zu", i);
             size_t old = pb_push(ctx, idx);
@@ -416,7 +416,7 @@ static int pb_table(const struct pb_msg *m, const json_t *v, struct strbuf *out,
             vendor = true;
             const char *key;
             json_t *child;
-            json_object_foreach((json_t *)v, key, child) {
+            json_object_foreach ((json_t *)v, key, child) {
                 if (is_vendor_key(key) && pb_named_any(out, f->num, key, child, ctx))
                     return -1;
             }
@@ -433,7 +433,7 @@ static int pb_table(const struct pb_msg *m, const json_t *v, struct strbuf *out,
     }
     const char *key;
     json_t *child;
-    json_object_foreach((json_t *)v, key, child) {
+    json_object_foreach ((json_t *)v, key, child) {
         if (vendor && is_vendor_key(key))
             continue;
         const struct pb_field *f = m->fields;
@@ -455,7 +455,7 @@ static int pb_map(const struct pb_msg *m, const json_t *v, struct strbuf *out, s
         bool vendor_pass = (pass == 0) == (m->vendor_field && m->vendor_field < m->map_field);
         const char *key;
         json_t *child;
-        json_object_foreach((json_t *)v, key, child) {
+        json_object_foreach ((json_t *)v, key, child) {
             bool vendor = m->vendor_field && is_vendor_key(key);
             if (vendor != vendor_pass)
                 continue;

@@ -27,8 +27,8 @@ enum api_verb {
 };
 
 struct api_subresource {
-    const char *name; /* "status", "scale" */
-    unsigned verbs;   /* enum api_verb bits */
+    const char *name;   /* "status", "scale" */
+    unsigned verbs;     /* enum api_verb bits */
     json_t *verbs_json; /* borrowed from the table */
 };
 
@@ -42,10 +42,10 @@ struct api_resource {
     const char *list_kind;     /* "ServiceList" */
     const char *qualified;     /* "services", "replicasets.apps" (errors, store keys) */
     bool namespaced;
-    unsigned verbs;            /* enum api_verb bits */
-    json_t *verbs_json;        /* borrowed: the verb list as written */
-    json_t *short_names;       /* borrowed array, may be empty */
-    json_t *categories;        /* borrowed array, may be empty */
+    unsigned verbs;                   /* enum api_verb bits */
+    json_t *verbs_json;               /* borrowed: the verb list as written */
+    json_t *short_names;              /* borrowed array, may be empty */
+    json_t *categories;               /* borrowed array, may be empty */
     const char *storage_version_hash; /* discovery's storageVersionHash (computed by apigen) */
     struct api_subresource *subresources;
     size_t n_subresources;
@@ -54,7 +54,7 @@ struct api_resource {
 };
 
 struct api_group_version {
-    const char *group;         /* "" for core */
+    const char *group; /* "" for core */
     const char *version;
     const char *group_version; /* "v1", "apps/v1" */
     struct api_resource *resources;
@@ -62,10 +62,10 @@ struct api_group_version {
 };
 
 struct api {
-    json_t *raw;                  /* owned: resources.yaml as JSON; strings above point into it */
+    json_t *raw;                   /* owned: resources.yaml as JSON; strings above point into it */
     struct api_group_version *gvs; /* owned, in file order */
     size_t n_gvs;
-    struct schema *schema;        /* owned */
+    struct schema *schema; /* owned */
 };
 
 /* Build from the JSON of resources.yaml and of the merged definitions; NULL with msg on error. */

@@ -79,18 +79,17 @@ json_t *apierr_success_status(const char *group, const char *resource, const cha
  * `resource` is the plural resource name, `kind` the Kind. Each one releases err first, and
  * returns -1 so that `return apierr_not_found(err, ...)` reads naturally in callers.
  */
-int apierr_not_found(struct apierr *err, const char *group, const char *resource,
-                     const char *name);
+int apierr_not_found(struct apierr *err, const char *group, const char *resource, const char *name);
 int apierr_already_exists(struct apierr *err, const char *group, const char *resource,
                           const char *name);
 int apierr_generate_name_conflict(struct apierr *err, const char *group, const char *resource,
                                   const char *name, int retry_after_seconds);
 /* "Operation cannot be fulfilled on <res> "<name>": <detail>" */
-int apierr_conflict(struct apierr *err, const char *group, const char *resource,
-                    const char *name, const char *detail);
+int apierr_conflict(struct apierr *err, const char *group, const char *resource, const char *name,
+                    const char *detail);
 /* "<res> "<name>" is forbidden: <detail>" (or "<res> is forbidden: ..." when name is empty) */
-int apierr_forbidden(struct apierr *err, const char *group, const char *resource,
-                     const char *name, const char *detail);
+int apierr_forbidden(struct apierr *err, const char *group, const char *resource, const char *name,
+                     const char *detail);
 /* "<Kind> "<name>" is invalid: <aggregate>"; the causes come from errs (copied). */
 int apierr_invalid(struct apierr *err, const char *group, const char *kind, const char *name,
                    const struct field_errors *errs);

@@ -59,20 +59,20 @@ int codec_json_write(struct strbuf *sb, const json_t *v);
 /* How deep a tree nests (objects and arrays), counting the outermost as 1. Stops at limit+1. */
 int codec_depth(const json_t *v, int limit);
 
-/* ---- negotiation ------------------------------------------------------------------------------ */
+/* ---- negotiation ----------------------------------------------------------------------------- */
 
 enum codec_answer {
     CODEC_ANSWER_JSON,
     CODEC_ANSWER_YAML,
-    CODEC_ANSWER_TABLE,          /* meta.k8s.io Table (version in codec_choice.version) */
-    CODEC_ANSWER_PARTIAL,        /* PartialObjectMetadata / PartialObjectMetadataList */
-    CODEC_ANSWER_DISCOVERY,      /* apidiscovery.k8s.io APIGroupDiscoveryList */
+    CODEC_ANSWER_TABLE,     /* meta.k8s.io Table (version in codec_choice.version) */
+    CODEC_ANSWER_PARTIAL,   /* PartialObjectMetadata / PartialObjectMetadataList */
+    CODEC_ANSWER_DISCOVERY, /* apidiscovery.k8s.io APIGroupDiscoveryList */
 };
 
 struct codec_choice {
     enum codec_answer answer;
-    char version[16];        /* "v1", "v1beta1" (Table, partial) or "v2", "v2beta1" (discovery) */
-    char content_type[128];  /* the Content-Type to answer with */
+    char version[16];       /* "v1", "v1beta1" (Table, partial) or "v2", "v2beta1" (discovery) */
+    char content_type[128]; /* the Content-Type to answer with */
 };
 
 enum codec_allow {

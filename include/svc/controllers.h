@@ -21,11 +21,11 @@ typedef struct json_t json_t;
 struct registry;
 
 struct controllers_config {
-    int nodes;                    /* --nodes: simulated Nodes (default 1) */
-    const char *pod_cidr;         /* --pod-cidr (10.244.0.0/16): a /24 per node */
-    double pod_ready_delay;       /* --pod-ready-delay seconds before pods turn Ready */
-    const char *lb_ip_range;      /* --load-balancer-ip-range (CIDR or first-last), or NULL */
-    int max_endpoints_per_slice;  /* 100 */
+    int nodes;                   /* --nodes: simulated Nodes (default 1) */
+    const char *pod_cidr;        /* --pod-cidr (10.244.0.0/16): a /24 per node */
+    double pod_ready_delay;      /* --pod-ready-delay seconds before pods turn Ready */
+    const char *lb_ip_range;     /* --load-balancer-ip-range (CIDR or first-last), or NULL */
+    int max_endpoints_per_slice; /* 100 */
 };
 
 struct controllers;

@@ -22,8 +22,8 @@ struct http_config {
 struct http_server;
 
 /* Start serving; NULL with msg filled when the address cannot be bound. */
-struct http_server *http_start(const struct http_config *cfg, struct rest_server *rest,
-                               char *msg, size_t msg_len);
+struct http_server *http_start(const struct http_config *cfg, struct rest_server *rest, char *msg,
+                               size_t msg_len);
 /* The port actually bound. */
 int http_port(const struct http_server *srv);
 /* Stop accepting, end open streams, close every connection, free srv. */

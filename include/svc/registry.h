@@ -48,12 +48,12 @@ struct reg_req {
     bool dry_run;            /* dryRun=All: do everything but keep nothing */
     const char *field_manager;
     const char *user_agent;
-    json_t *warnings;        /* borrowed array: strategies append warning texts; may be NULL */
-    bool system;             /* the server's own bookkeeping write: skips validation (the
-                                kubernetes Endpoints may hold a loopback advertise address) */
-    bool untracked;          /* no managedFields accounting: a server-side apply result (already
-                                computed) or a write upstream makes below the field manager
-                                (the scheduler's pods/binding) */
+    json_t *warnings; /* borrowed array: strategies append warning texts; may be NULL */
+    bool system;      /* the server's own bookkeeping write: skips validation (the
+                         kubernetes Endpoints may hold a loopback advertise address) */
+    bool untracked;   /* no managedFields accounting: a server-side apply result (already
+                         computed) or a write upstream makes below the field manager
+                         (the scheduler's pods/binding) */
 };
 
 /* The outcome of a successful call. */
@@ -70,9 +70,9 @@ void reg_result_release(struct reg_result *res);
 struct reg_write {
     struct registry *reg;
     const struct reg_req *req;
-    json_t *obj;        /* the new object, owned by the pipeline, mutable by hooks */
-    const json_t *old;  /* the stored object (updates), borrowed; NULL on create */
-    void *txn;          /* the strategy's allocation transaction, or NULL */
+    json_t *obj;       /* the new object, owned by the pipeline, mutable by hooks */
+    const json_t *old; /* the stored object (updates), borrowed; NULL on create */
+    void *txn;         /* the strategy's allocation transaction, or NULL */
 };
 
 enum reg_name_rule {
@@ -83,12 +83,12 @@ enum reg_name_rule {
 };
 
 enum reg_kind_flags {
-    REG_CREATE_ON_UPDATE = 1u << 0,    /* PUT of a missing object creates it */
-    REG_RETURN_DELETED = 1u << 1,      /* DELETE answers with the object, not a Status */
-    REG_HAS_GENERATION = 1u << 2,      /* metadata.generation kept (1, then +1 on spec change) */
+    REG_CREATE_ON_UPDATE = 1u << 0,       /* PUT of a missing object creates it */
+    REG_RETURN_DELETED = 1u << 1,         /* DELETE answers with the object, not a Status */
+    REG_HAS_GENERATION = 1u << 2,         /* metadata.generation kept (1, then +1 on spec change) */
     REG_STATUS_RESET_ON_CREATE = 1u << 3, /* PrepareForCreate wipes status */
-    REG_UPDATE_KEEPS_STATUS = 1u << 4, /* a main-resource update cannot change status */
-    REG_OWN_DELETE = 1u << 5,          /* begin_delete handles finalizers itself (namespaces) */
+    REG_UPDATE_KEEPS_STATUS = 1u << 4,    /* a main-resource update cannot change status */
+    REG_OWN_DELETE = 1u << 5,             /* begin_delete handles finalizers itself (namespaces) */
 };
 
 /* A kind's strategy: every hook may be NULL. */
@@ -117,8 +117,8 @@ struct reg_kind {
        handles the DELETE here and returns 0 with res filled, or -1 with err; it returns 1 to
        let the pipeline delete the object now. cur is the stored object. */
     int (*begin_delete)(struct registry *reg, const struct reg_req *req,
-                        const struct store_obj *cur, const json_t *options,
-                        struct reg_result *res, struct apierr *err);
+                        const struct store_obj *cur, const json_t *options, struct reg_result *res,
+                        struct apierr *err);
     /* After a committed delete (not dry-run): release resources, delete dependents. */
     void (*after_delete)(struct registry *reg, const json_t *deleted);
     /* Field selectors: the fields the kind supports besides metadata.name and
@@ -184,20 +184,20 @@ struct reg_list_opts {
     const char *continue_token;
     const char *resource_version;
     const char *resource_version_match;
-    bool send_initial_events;   /* sendInitialEvents was given: forbidden on a plain list */
+    bool send_initial_events; /* sendInitialEvents was given: forbidden on a plain list */
 };
 
 struct reg_list {
     struct store_obj **items; /* references */
     size_t n;
     uint64_t rv;
-    char *continue_token;     /* owned, or NULL */
-    long long remaining;      /* metadata.remainingItemCount, or -1 */
+    char *continue_token; /* owned, or NULL */
+    long long remaining;  /* metadata.remainingItemCount, or -1 */
 };
 void reg_list_release(struct reg_list *list);
 
-int registry_list(struct registry *reg, const struct reg_req *req,
-                  const struct reg_list_opts *opts, struct reg_list *out, struct apierr *err);
+int registry_list(struct registry *reg, const struct reg_req *req, const struct reg_list_opts *opts,
+                  struct reg_list *out, struct apierr *err);
 
 /* A compiled label + field selector for a resource, as LIST and WATCH apply them. */
 struct reg_filter;

@@ -30,14 +30,14 @@ struct rest_param {
 };
 
 struct rest_request {
-    const char *method;       /* "GET", "POST", ... */
-    char *path;               /* decoded path, owned */
+    const char *method;        /* "GET", "POST", ... */
+    char *path;                /* decoded path, owned */
     struct rest_param *params; /* owned, decoded */
     size_t n_params;
-    const char *accept;       /* header values, borrowed; may be NULL */
+    const char *accept; /* header values, borrowed; may be NULL */
     const char *content_type;
     const char *user_agent;
-    const char *body;         /* borrowed; may be NULL */
+    const char *body; /* borrowed; may be NULL */
     size_t body_len;
 };
 
@@ -54,7 +54,7 @@ const char *rest_param(const struct rest_request *req, const char *key);
  * any thread) once there is more; the glue then parks the connection until woken.
  */
 #define REST_STREAM_WAIT 0
-#define REST_STREAM_END (-1)
+#define REST_STREAM_END  (-1)
 struct rest_stream;
 struct rest_stream_ops {
     /* Copy up to max bytes into buf: >0 bytes, REST_STREAM_WAIT, or REST_STREAM_END. */
@@ -71,10 +71,10 @@ struct rest_stream {
 struct rest_response {
     int status;
     char content_type[128];
-    struct strbuf body;   /* the answer, unless stream is set */
-    json_t *warnings;     /* array of warning texts for Warning: 299 headers; owned */
+    struct strbuf body;         /* the answer, unless stream is set */
+    json_t *warnings;           /* array of warning texts for Warning: 299 headers; owned */
     struct rest_stream *stream; /* owned: a streaming answer */
-    json_t *headers;      /* extra headers, name -> string value; owned; may be NULL */
+    json_t *headers;            /* extra headers, name -> string value; owned; may be NULL */
 };
 
 /* struct rest_response carries extra headers (rest_response_set_header). */
@@ -110,20 +110,20 @@ void rest_server_shutdown(struct rest_server *srv);
 void rest_handle(struct rest_server *srv, const struct rest_request *req,
                  struct rest_response *resp);
 
-/* ---- routing (router.c) ----------------------------------------------------------------------- */
+/* ---- routing (router.c) ---------------------------------------------------------------------- */
 
 enum route_kind {
     ROUTE_NOT_FOUND,
-    ROUTE_VERSION,      /* /version */
-    ROUTE_HEALTH,       /* /healthz, /livez, /readyz (name in route.name) */
-    ROUTE_METRICS,      /* /metrics */
-    ROUTE_API,          /* /api */
-    ROUTE_APIS,         /* /apis */
-    ROUTE_GROUP,        /* /apis/{group} */
+    ROUTE_VERSION,       /* /version */
+    ROUTE_HEALTH,        /* /healthz, /livez, /readyz (name in route.name) */
+    ROUTE_METRICS,       /* /metrics */
+    ROUTE_API,           /* /api */
+    ROUTE_APIS,          /* /apis */
+    ROUTE_GROUP,         /* /apis/{group} */
     ROUTE_GROUP_VERSION, /* /api/v1, /apis/{group}/{version} */
-    ROUTE_RESOURCE,     /* a resource path */
-    ROUTE_OPENAPI_V2,   /* /openapi/v2 (and /swagger-2.0.0.pb-v1) */
-    ROUTE_OPENAPI_V3,   /* /openapi/v3 */
+    ROUTE_RESOURCE,      /* a resource path */
+    ROUTE_OPENAPI_V2,    /* /openapi/v2 (and /swagger-2.0.0.pb-v1) */
+    ROUTE_OPENAPI_V3,    /* /openapi/v3 */
     ROUTE_OPENAPI_V3_GV, /* /openapi/v3/api/v1, /openapi/v3/apis/{g}/{v} */
 };
 

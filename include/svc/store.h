@@ -33,11 +33,11 @@ typedef struct json_t json_t;
  */
 struct store_obj {
     atomic_int refs;
-    atomic_int log_refs; /* how many of refs the event log holds (store-private) */
-    bool in_map;         /* one of refs is the map's (store-private, under the store lock) */
-    uint64_t rv;         /* the object's resourceVersion */
+    atomic_int log_refs;    /* how many of refs the event log holds (store-private) */
+    bool in_map;            /* one of refs is the map's (store-private, under the store lock) */
+    uint64_t rv;            /* the object's resourceVersion */
     _Atomic(json_t *) tree; /* private: use store_obj_json() */
-    char *bytes;  /* the object serialised compactly (kind and apiVersion first) */
+    char *bytes;            /* the object serialised compactly (kind and apiVersion first) */
     size_t len;
     size_t body_off; /* "{" + bytes[body_off..] is the object without kind and apiVersion,
                         as list items are written */

@@ -12,7 +12,7 @@
 #include <stdarg.h>
 #include <stddef.h>
 
-#define STRBUF_TOO_BIG (-2)
+#define STRBUF_TOO_BIG  (-2)
 #define STRBUF_NO_LIMIT ((size_t)-1)
 
 struct strbuf {

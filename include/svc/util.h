@@ -39,13 +39,14 @@ uint64_t util_rand_u64(void);
 uint64_t util_rand_below(uint64_t n);
 /* A random version-4 UUID in its 36-character text form; out must hold 37 bytes. */
 void util_uuid_v4(char out[37]);
-/* The 5-character suffix of generateName, from upstream's alphabet "bcdfghjklmnpqrstvwxz2456789". */
+/* The 5-character suffix of generateName, from upstream's alphabet
+   "bcdfghjklmnpqrstvwxz2456789". */
 void util_random_name_suffix(char out[6]);
 
 /* ---- time ------------------------------------------------------------------------------------ */
-#define UTIL_RFC3339_LEN 21       /* "2025-05-01T10:00:00Z" + NUL */
+#define UTIL_RFC3339_LEN       21 /* "2025-05-01T10:00:00Z" + NUL */
 #define UTIL_RFC3339_MICRO_LEN 28 /* "2025-05-01T10:00:00.123456Z" + NUL */
-#define UTIL_RFC3339_NANO_LEN 31  /* "2025-05-01T10:00:00.123456789Z" + NUL (trailing zeros cut) */
+#define UTIL_RFC3339_NANO_LEN  31 /* "2025-05-01T10:00:00.123456789Z" + NUL (trailing zeros cut) */
 /* Now, from CLOCK_REALTIME. */
 struct timespec util_now(void);
 /* metav1.Time: seconds precision, UTC. */

@@ -50,8 +50,8 @@ static int dial(int port)
 }
 
 /* Send a request and read one whole response (Content-Length framed); returns the status. */
-static int roundtrip(int fd, const char *method, const char *path, const char *body,
-                     char *resp, size_t resp_len)
+static int roundtrip(int fd, const char *method, const char *path, const char *body, char *resp,
+                     size_t resp_len)
 {
     char req[4096];
     int n = snprintf(req, sizeof(req),

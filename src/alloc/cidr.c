@@ -447,7 +447,7 @@ static char *check_max_range(const struct cidr *c, const char *flag_name)
     if (cidr_host_bits(c) <= FLAG_MAX_HOST_BITS)
         return NULL;
     return xasprintf("specified %s is too large; for %u-bit addresses, the mask must be >= %u",
-                      flag_name, bits, bits - FLAG_MAX_HOST_BITS);
+                     flag_name, bits, bits - FLAG_MAX_HOST_BITS);
 }
 
 static int flag_fail(char **err_out, char *msg)
@@ -478,8 +478,8 @@ int cidr_parse_service_cluster_ip_range(const char *flag, struct cidr_service_ra
     /* ServiceIPRange: min(RangeSize, 1<<16) must be at least 8. */
     if (cidr_host_bits(&out->primary) < 3)
         return flag_fail(err_out, xasprintf("error determining service IP ranges for primary "
-                                             "service cidr: the service cluster IP range must be "
-                                             "at least 8 IP addresses"));
+                                            "service cidr: the service cluster IP range must be "
+                                            "at least 8 IP addresses"));
     struct cidr_u128 one = {0, 1};
     cidr_ip_at(&out->primary, one, &out->service_ip);
     if (entries > 1) {
@@ -497,9 +497,8 @@ int cidr_parse_service_cluster_ip_range(const char *flag, struct cidr_service_ra
         n++;
     if (out->has_secondary) {
         if (out->primary.ip.family == out->secondary.ip.family)
-            errs[n++] =
-                xasprintf("--service-cluster-ip-range[0] and --service-cluster-ip-range[1] "
-                           "must be of different IP family");
+            errs[n++] = xasprintf("--service-cluster-ip-range[0] and --service-cluster-ip-range[1] "
+                                  "must be of different IP family");
         if ((errs[n] = check_max_range(&out->secondary, "--service-cluster-ip-range[1]")))
             n++;
     }

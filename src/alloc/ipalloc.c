@@ -220,8 +220,8 @@ char *ipalloc_strerror(const struct ipalloc *a, int code, const char *ip_text)
         char ipbuf[CIDR_IP_STRLEN], cidrbuf[CIDR_STRLEN];
         cidr_ip_parse(ip_text, &ip);
         return xasprintf("the provided IP (%s) is not in the valid range. "
-                          "The range of valid IPs is %s",
-                          cidr_ip_format(&ip, ipbuf), cidr_format(&a->range, cidrbuf));
+                         "The range of valid IPs is %s",
+                         cidr_ip_format(&ip, ipbuf), cidr_format(&a->range, cidrbuf));
     }
     case IPALLOC_ERR_NOT_ALLOCATED:
         return xasprintf("provided IP is not allocated"); /* ours: upstream has no such error */

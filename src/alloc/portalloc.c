@@ -377,7 +377,7 @@ char *portalloc_strerror(const struct portalloc *pa, int code)
         return xasprintf("provided port is already allocated");
     case PORTALLOC_ERR_NOT_IN_RANGE:
         return xasprintf("provided port is not in the valid range. The range of valid ports is %s",
-                          portalloc_range_format(&pa->range, buf));
+                         portalloc_range_format(&pa->range, buf));
     case PORTALLOC_ERR_NOT_ALLOCATED:
         return xasprintf("provided port is not allocated"); /* ours: upstream has none */
     default:
@@ -389,7 +389,7 @@ char *portalloc_dynamic_error_message(int code)
 {
     /* alloc.go initNodePorts/updateNodePorts: fmt.Errorf("failed to allocate a nodePort: %v"). */
     return xasprintf("failed to allocate a nodePort: %s",
-                      code == PORTALLOC_ERR_FULL ? "range is full" : "unknown error");
+                     code == PORTALLOC_ERR_FULL ? "range is full" : "unknown error");
 }
 
 char *portalloc_health_check_error_message(const struct portalloc *pa, int code, int requested)

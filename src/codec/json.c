@@ -61,7 +61,7 @@ int codec_depth(const json_t *v, int limit)
     if (json_is_object(v)) {
         const char *key;
         json_t *child;
-        json_object_foreach((json_t *)v, key, child) {
+        json_object_foreach ((json_t *)v, key, child) {
             int d = codec_depth(child, limit - 1);
             if (d > deepest)
                 deepest = d;
@@ -71,7 +71,7 @@ int codec_depth(const json_t *v, int limit)
     } else {
         size_t i;
         json_t *child;
-        json_array_foreach(v, i, child) {
+        json_array_foreach (v, i, child) {
             int d = codec_depth(child, limit - 1);
             if (d > deepest)
                 deepest = d;
@@ -130,12 +130,17 @@ static char *summarize(const char *body, size_t len)
 static const char *go_json_word(const json_t *v)
 {
     switch (json_typeof(v)) {
-    case JSON_OBJECT: return "object";
-    case JSON_ARRAY: return "array";
-    case JSON_STRING: return "string";
+    case JSON_OBJECT:
+        return "object";
+    case JSON_ARRAY:
+        return "array";
+    case JSON_STRING:
+        return "string";
     case JSON_INTEGER:
-    case JSON_REAL: return "number";
-    default: return "bool";
+    case JSON_REAL:
+        return "number";
+    default:
+        return "bool";
     }
 }
 

@@ -130,7 +130,8 @@ static bool choose(const struct media_range *r, unsigned allow, struct codec_cho
             out->answer = CODEC_ANSWER_TABLE;
         } else if ((!strcmp(r->as, "PartialObjectMetadata") ||
                     !strcmp(r->as, "PartialObjectMetadataList")) &&
-                   !strcmp(r->g, "meta.k8s.io") && (!strcmp(r->v, "v1") || !strcmp(r->v, "v1beta1")) &&
+                   !strcmp(r->g, "meta.k8s.io") &&
+                   (!strcmp(r->v, "v1") || !strcmp(r->v, "v1beta1")) &&
                    (allow & CODEC_ALLOW_PARTIAL)) {
             out->answer = CODEC_ANSWER_PARTIAL;
         } else if (!strcmp(r->as, "APIGroupDiscoveryList") &&
@@ -140,8 +141,7 @@ static bool choose(const struct media_range *r, unsigned allow, struct codec_cho
             out->answer = CODEC_ANSWER_DISCOVERY;
             set_text(out->version, sizeof(out->version), r->v);
             snprintf(out->content_type, sizeof(out->content_type),
-                     "application/json;g=apidiscovery.k8s.io;v=%s;as=APIGroupDiscoveryList",
-                     r->v);
+                     "application/json;g=apidiscovery.k8s.io;v=%s;as=APIGroupDiscoveryList", r->v);
             return true;
         } else {
             return false;

@@ -908,8 +908,7 @@ static json_t *pb_sorted_map(const json_t *map)
     json_t *value;
     json_t *out = pb_check(json_object());
 
-    json_object_foreach((json_t *)map, key, value)
-    {
+    json_object_foreach ((json_t *)map, key, value) {
         keys[i++] = key;
     }
     qsort(keys, n, sizeof(*keys), pb_cmp_keys);

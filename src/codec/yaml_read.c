@@ -956,8 +956,7 @@ static void go_sharp_v(struct strbuf *sb, const json_t *v, const char *top_nil, 
         size_t i;
         json_t *e;
         strbuf_addstr(sb, "[]interface {}{");
-        json_array_foreach(v, i, e)
-        {
+        json_array_foreach (v, i, e) {
             if (i)
                 strbuf_addstr(sb, ", ");
             go_sharp_v(sb, e, "interface {}(nil)", depth + 1);
@@ -970,8 +969,7 @@ static void go_sharp_v(struct strbuf *sb, const json_t *v, const char *top_nil, 
         json_t *e;
         bool first = true;
         strbuf_addstr(sb, "map[interface {}]interface {}{");
-        json_object_foreach((json_t *)v, k, e)
-        {
+        json_object_foreach ((json_t *)v, k, e) {
             if (!first)
                 strbuf_addstr(sb, ", ");
             first = false;

@@ -677,8 +677,7 @@ static int emit_array(struct writer *w, const json_t *v, int depth)
         abort();
     if (emit(w, &ev) < 0)
         return -1;
-    json_array_foreach(v, i, e)
-    {
+    json_array_foreach (v, i, e) {
         if (emit_value(w, e, depth + 1) < 0)
             return -1;
     }

@@ -34,7 +34,7 @@ struct option_desc {
     const char *name; /* flag without dashes, and file key */
     enum opt_type type;
     size_t offset;
-    long min, max;    /* for OPT_INT and OPT_SIZE */
+    long min, max; /* for OPT_INT and OPT_SIZE */
     const char *help;
 };
 
@@ -45,7 +45,8 @@ static const struct option_desc options[] = {
      "read settings from this YAML file (keys are the flag names); flags override it"},
     {"bind-address", OPT_IP, OFF(bind_address), 0, 0,
      "the IP address to listen on (default 127.0.0.1)"},
-    {"port", OPT_INT, OFF(port), 0, 65535, "the port to listen on; 0 picks a free one (default 8080)"},
+    {"port", OPT_INT, OFF(port), 0, 65535,
+     "the port to listen on; 0 picks a free one (default 8080)"},
     {"port-file", OPT_STRING, OFF(port_file), 0, 0,
      "write the bound port to this file once the server listens"},
     {"advertise-address", OPT_IP, OFF(advertise_address), 0, 0,

@@ -38,8 +38,8 @@ struct ctl_timer {
 struct node_sim {
     char *name;
     char *internal_ip;
-    uint32_t pod_net;      /* the node's /24 pod network (host order) */
-    bool used_ip[256];     /* host part of pod IPs in use (.0, .1, .255 never handed out) */
+    uint32_t pod_net;  /* the node's /24 pod network (host order) */
+    bool used_ip[256]; /* host part of pod IPs in use (.0, .1, .255 never handed out) */
 };
 
 struct controllers {
@@ -51,9 +51,9 @@ struct controllers {
     pthread_mutex_t lock;
     pthread_cond_t cond;
     bool stop;
-    uint64_t latest_rv; /* newest revision the store announced (under lock) */
-    uint64_t cursor;    /* newest revision the thread has handled */
-    struct skiplist *queue; /* item -> (void*)1 */
+    uint64_t latest_rv;           /* newest revision the store announced (under lock) */
+    uint64_t cursor;              /* newest revision the thread has handled */
+    struct skiplist *queue;       /* item -> (void*)1 */
     struct skiplist *owner_index; /* "<owner uid> <store key>" -> (void*)1 (gc.c), owned */
     struct ctl_timer *timers;
     size_t n_timers;
@@ -77,15 +77,15 @@ struct controllers {
 /* Queue a work item (deduplicated). Controller thread only. */
 void ctl_enqueue(struct controllers *c, enum ctl_work kind, const char *ns, const char *name);
 /* Queue item after delay seconds. */
-void ctl_enqueue_after(struct controllers *c, enum ctl_work kind, const char *ns,
-                       const char *name, double delay);
+void ctl_enqueue_after(struct controllers *c, enum ctl_work kind, const char *ns, const char *name,
+                       double delay);
 
 /* Reads (references the caller releases). */
 struct store_obj *ctl_get(struct controllers *c, const struct api_resource *res, const char *ns,
                           const char *name);
 /* Every object of res in ns (all namespaces when ns is NULL): a reference array, *n set. */
-struct store_obj **ctl_list(struct controllers *c, const struct api_resource *res,
-                            const char *ns, size_t *n);
+struct store_obj **ctl_list(struct controllers *c, const struct api_resource *res, const char *ns,
+                            size_t *n);
 void ctl_list_free(struct store_obj **items, size_t n);
 
 /* Writes through the registry, as the component named by manager ("endpoint-controller",
@@ -100,16 +100,15 @@ int ctl_update(struct controllers *c, const struct api_resource *res, json_t *ob
 bool ctl_has_finalizer(const json_t *obj, const char *finalizer);
 int ctl_add_finalizer(struct controllers *c, const struct api_resource *res, const json_t *obj,
                       const char *finalizer, const char *manager);
-int ctl_remove_finalizer(struct controllers *c, const struct api_resource *res,
-                         const json_t *obj, const char *finalizer, const char *manager);
+int ctl_remove_finalizer(struct controllers *c, const struct api_resource *res, const json_t *obj,
+                         const char *finalizer, const char *manager);
 int ctl_delete(struct controllers *c, const struct api_resource *res, const char *ns,
                const char *name, const char *propagation, long long grace);
 /* Forget the event cache (at shutdown). */
 void ctl_events_free(struct controllers *c);
 /* Record a core/v1 Event about obj (Normal or Warning), as the component would. */
 void ctl_event(struct controllers *c, const json_t *obj, const char *type, const char *reason,
-               const char *component, const char *fmt, ...)
-    __attribute__((format(printf, 6, 7)));
+               const char *component, const char *fmt, ...) __attribute__((format(printf, 6, 7)));
 /* The same from a component on a host (the kubelet on a node), about a part of obj
    (involvedObject.fieldPath such as "spec.containers{web}"; NULL for the whole object). */
 void ctl_event_on(struct controllers *c, const json_t *obj, const char *field_path,
@@ -117,7 +116,7 @@ void ctl_event_on(struct controllers *c, const json_t *obj, const char *field_pa
                   const char *fmt, ...) __attribute__((format(printf, 8, 9)));
 
 /* The controllers (one file each). */
-void kubelet_start(struct controllers *c);                  /* nodes at start-up */
+void kubelet_start(struct controllers *c); /* nodes at start-up */
 /* --pod-cidr: an IPv4 network of /8 to /24 (each node gets a /24). 0, or -1. */
 int kubelet_parse_pod_cidr(const char *cidr, uint32_t *base, int *prefix);
 void kubelet_sync_pod(struct controllers *c, const char *ns, const char *name);

@@ -42,10 +42,11 @@ void ctl_events_free(struct controllers *c)
 static char *event_key(const json_t *ev)
 {
     const json_t *src = ju_obj(ev, "source"), *io = ju_obj(ev, "involvedObject");
-    const char *parts[] = {ju_str(src, "component"), ju_str(src, "host"), ju_str(io, "kind"),
-                           ju_str(io, "namespace"), ju_str(io, "name"), ju_str(io, "fieldPath"),
-                           ju_str(io, "uid"), ju_str(io, "apiVersion"), ju_str(ev, "type"),
-                           ju_str(ev, "reason"), ju_str(ev, "message")};
+    const char *parts[] = {
+        ju_str(src, "component"), ju_str(src, "host"),      ju_str(io, "kind"),
+        ju_str(io, "namespace"),  ju_str(io, "name"),       ju_str(io, "fieldPath"),
+        ju_str(io, "uid"),        ju_str(io, "apiVersion"), ju_str(ev, "type"),
+        ju_str(ev, "reason"),     ju_str(ev, "message")};
     struct strbuf sb;
     strbuf_init(&sb, STRBUF_NO_LIMIT);
     /* Upstream joins with "": a separator that cannot occur keeps distinct keys distinct. */
@@ -108,9 +109,9 @@ static void record_event(struct controllers *c, const json_t *obj, const char *f
     const char *name = ju_meta_str(obj, "name") ?: "";
     const char *ns = ju_meta_str(obj, "namespace");
     /* Upstream names an event "<object>.<hex nanoseconds>". */
-    char *ev_name = xasprintf("%s.%llx", name,
-                              (unsigned long long)now.tv_sec * 1000000000ull +
-                                  (unsigned long long)now.tv_nsec);
+    char *ev_name =
+        xasprintf("%s.%llx", name,
+                  (unsigned long long)now.tv_sec * 1000000000ull + (unsigned long long)now.tv_nsec);
     json_t *involved = json_pack("{s:s}", "kind", ju_str(obj, "kind") ?: "");
     if (ns)
         json_object_set_new(involved, "namespace", json_string(ns));
@@ -130,8 +131,7 @@ static void record_event(struct controllers *c, const json_t *obj, const char *f
                            "namespace", ev_ns, "involvedObject", involved, "reason", reason,
                            "message", message, "source", source, "firstTimestamp", ts,
                            "lastTimestamp", ts, "count", 1, "type", type, "eventTime",
-                           "reportingComponent", component, "reportingInstance",
-                           host ? host : "");
+                           "reportingComponent", component, "reportingInstance", host ? host : "");
     /* The scheduler's own events are written by kube-scheduler (its bindings are not). */
     const char *manager = strcmp(component, "default-scheduler") ? component : "kube-scheduler";
     char *key = event_key(ev);

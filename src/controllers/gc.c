@@ -25,7 +25,7 @@ static bool refers_to(const struct store_obj *o, const char *uid)
         return false;
     size_t i;
     json_t *ref;
-    json_array_foreach(ju_arr(ju_obj(store_obj_json(o), "metadata"), "ownerReferences"), i, ref) {
+    json_array_foreach (ju_arr(ju_obj(store_obj_json(o), "metadata"), "ownerReferences"), i, ref) {
         const char *u = ju_str(ref, "uid");
         if (u && !strcmp(u, uid))
             return true;
@@ -46,7 +46,7 @@ static void index_refs(struct controllers *c, const struct store_obj *o, bool ad
         return;
     size_t i;
     json_t *ref;
-    json_array_foreach(ju_arr(ju_obj(store_obj_json(o), "metadata"), "ownerReferences"), i, ref) {
+    json_array_foreach (ju_arr(ju_obj(store_obj_json(o), "metadata"), "ownerReferences"), i, ref) {
         const char *uid = ju_str(ref, "uid");
         if (!uid)
             continue;
@@ -166,8 +166,7 @@ static void delete_or_release(struct controllers *c, const struct api_resource *
         drop_ref(c, res, obj, uid);
         return;
     }
-    ctl_delete(c, res, ju_meta_str(obj, "namespace"), ju_meta_str(obj, "name"), "Background",
-               -1);
+    ctl_delete(c, res, ju_meta_str(obj, "namespace"), ju_meta_str(obj, "name"), "Background", -1);
 }
 
 void gc_owner_gone(struct controllers *c, const char *ns, const char *uid)
@@ -199,7 +198,7 @@ void gc_finalize(struct controllers *c, const char *key)
     bool orphan = false, foreground = false;
     size_t i;
     json_t *f;
-    json_array_foreach(fins, i, f) {
+    json_array_foreach (fins, i, f) {
         orphan |= !strcmp(json_string_value(f) ?: "", "orphan");
         foreground |= !strcmp(json_string_value(f) ?: "", "foregroundDeletion");
     }

@@ -23,7 +23,7 @@
 #include <sys/utsname.h>
 
 /* How long simulated containers take to stop after a graceful delete. */
-#define STOP_SECONDS 2.0
+#define STOP_SECONDS    2.0
 #define KUBELET_VERSION "v1.33.0"
 
 static uint32_t ip4(const char *s)
@@ -69,7 +69,8 @@ static json_t *node_object(const struct node_sim *n, const char *cidr, struct ti
             machine_id[k++] = uid[i], machine_id[k] = '\0';
     json_t *conditions = json_array();
     const char *types[4][4] = {
-        {"MemoryPressure", "False", "KubeletHasSufficientMemory", "kubelet has sufficient memory available"},
+        {"MemoryPressure", "False", "KubeletHasSufficientMemory",
+         "kubelet has sufficient memory available"},
         {"DiskPressure", "False", "KubeletHasNoDiskPressure", "kubelet has no disk pressure"},
         {"PIDPressure", "False", "KubeletHasSufficientPID", "kubelet has sufficient PID available"},
         {"Ready", "True", "KubeletReady", "kubelet is posting ready status"},
@@ -77,30 +78,28 @@ static json_t *node_object(const struct node_sim *n, const char *cidr, struct ti
     for (int i = 0; i < 4; i++)
         json_array_append_new(conditions,
                               json_pack("{s:s,s:s,s:s,s:s,s:s,s:s}", "type", types[i][0], "status",
-                                        types[i][1], "lastHeartbeatTime", ts,
-                                        "lastTransitionTime", ts, "reason", types[i][2],
-                                        "message", types[i][3]));
+                                        types[i][1], "lastHeartbeatTime", ts, "lastTransitionTime",
+                                        ts, "reason", types[i][2], "message", types[i][3]));
     /* Stolen by the object below, after allocatable copies it. */
-    json_t *capacity = json_pack("{s:s,s:s,s:s,s:s,s:s,s:s}", "cpu", "2", "ephemeral-storage",
-                                 "102400Mi", "hugepages-1Gi", "0", "hugepages-2Mi", "0",
-                                 "memory", "8148036Ki", "pods", "110");
+    json_t *capacity =
+        json_pack("{s:s,s:s,s:s,s:s,s:s,s:s}", "cpu", "2", "ephemeral-storage", "102400Mi",
+                  "hugepages-1Gi", "0", "hugepages-2Mi", "0", "memory", "8148036Ki", "pods", "110");
     return json_pack(
         "{s:s,s:s,s:{s:s,s:{s:s,s:s,s:s,s:s,s:s},s:{s:s,s:s}},s:{s:s,s:[s]},"
         "s:{s:o,s:o,s:o,s:[{s:s,s:s},{s:s,s:s}],s:{s:{s:i}},s:{s:s,s:s,s:s,s:s,s:s,s:s,s:s,"
         "s:s,s:s,s:s}}}",
         "kind", "Node", "apiVersion", "v1", "metadata", "name", n->name, "labels",
-        "beta.kubernetes.io/arch", "amd64", "beta.kubernetes.io/os", "linux",
-        "kubernetes.io/arch", "amd64", "kubernetes.io/hostname", n->name, "kubernetes.io/os",
-        "linux", "annotations", "node.alpha.kubernetes.io/ttl", "0",
-        "volumes.kubernetes.io/controller-managed-attach-detach", "true", "spec", "podCIDR",
-        cidr, "podCIDRs", cidr, "status", "capacity", capacity, "allocatable",
-        json_deep_copy(capacity), "conditions", conditions, "addresses", "type", "InternalIP",
-        "address", n->internal_ip, "type", "Hostname", "address", n->name, "daemonEndpoints",
-        "kubeletEndpoint", "Port", 10250, "nodeInfo", "machineID", machine_id, "systemUUID",
-        system_uuid, "bootID", uid, "kernelVersion", kernel, "osImage",
-        "Debian GNU/Linux 12 (bookworm)", "containerRuntimeVersion", "containerd://1.7.24",
-        "kubeletVersion", KUBELET_VERSION, "kubeProxyVersion", "", "operatingSystem", "linux",
-        "architecture", "amd64");
+        "beta.kubernetes.io/arch", "amd64", "beta.kubernetes.io/os", "linux", "kubernetes.io/arch",
+        "amd64", "kubernetes.io/hostname", n->name, "kubernetes.io/os", "linux", "annotations",
+        "node.alpha.kubernetes.io/ttl", "0",
+        "volumes.kubernetes.io/controller-managed-attach-detach", "true", "spec", "podCIDR", cidr,
+        "podCIDRs", cidr, "status", "capacity", capacity, "allocatable", json_deep_copy(capacity),
+        "conditions", conditions, "addresses", "type", "InternalIP", "address", n->internal_ip,
+        "type", "Hostname", "address", n->name, "daemonEndpoints", "kubeletEndpoint", "Port", 10250,
+        "nodeInfo", "machineID", machine_id, "systemUUID", system_uuid, "bootID", uid,
+        "kernelVersion", kernel, "osImage", "Debian GNU/Linux 12 (bookworm)",
+        "containerRuntimeVersion", "containerd://1.7.24", "kubeletVersion", KUBELET_VERSION,
+        "kubeProxyVersion", "", "operatingSystem", "linux", "architecture", "amd64");
 }
 
 /*
@@ -119,11 +118,11 @@ static void ensure_node_lease(struct controllers *c, const json_t *node, struct 
     }
     char renew[UTIL_RFC3339_MICRO_LEN];
     util_format_time_micro(now, renew);
-    json_t *obj = json_pack("{s:{s:s,s:s,s:[{s:s,s:s,s:s,s:s}]},s:{s:s,s:i,s:s}}", "metadata",
-                            "name", name, "namespace", "kube-node-lease", "ownerReferences",
-                            "apiVersion", "v1", "kind", "Node", "name", name, "uid",
-                            ju_meta_str(node, "uid") ?: "", "spec", "holderIdentity", name,
-                            "leaseDurationSeconds", 40, "renewTime", renew);
+    json_t *obj =
+        json_pack("{s:{s:s,s:s,s:[{s:s,s:s,s:s,s:s}]},s:{s:s,s:i,s:s}}", "metadata", "name", name,
+                  "namespace", "kube-node-lease", "ownerReferences", "apiVersion", "v1", "kind",
+                  "Node", "name", name, "uid", ju_meta_str(node, "uid") ?: "", "spec",
+                  "holderIdentity", name, "leaseDurationSeconds", 40, "renewTime", renew);
     ctl_create(c, c->res_leases, obj, "kubelet", NULL);
 }
 
@@ -177,7 +176,7 @@ void kubelet_start(struct controllers *c)
     for (size_t i = 0; i < np; i++) {
         size_t k;
         json_t *e;
-        json_array_foreach(ju_arr(ju_obj(store_obj_json(pods[i]), "status"), "podIPs"), k, e)
+        json_array_foreach (ju_arr(ju_obj(store_obj_json(pods[i]), "status"), "podIPs"), k, e)
             mark_ip(c, ju_str(e, "ip"), true);
     }
     ctl_list_free(pods, np);
@@ -190,7 +189,7 @@ void kubelet_start(struct controllers *c)
  * object's timestamps are the fallback.
  */
 struct pod_clock {
-    uint64_t started_us; /* 0: not started by us */
+    uint64_t started_us;  /* 0: not started by us */
     uint64_t deleting_us; /* 0: no deletion seen */
 };
 
@@ -223,7 +222,7 @@ void kubelet_forget_pod(struct controllers *c, const json_t *pod)
 {
     size_t k;
     json_t *e;
-    json_array_foreach(ju_arr(ju_obj(pod, "status"), "podIPs"), k, e)
+    json_array_foreach (ju_arr(ju_obj(pod, "status"), "podIPs"), k, e)
         mark_ip(c, ju_str(e, "ip"), false);
     const char *uid = ju_meta_str(pod, "uid");
     if (c->pod_clocks && !ju_empty(uid))
@@ -267,9 +266,9 @@ static char *full_image(const char *image)
     if (!image)
         return xstrdup("");
     const char *slash = strchr(image, '/');
-    bool has_registry = slash && (memchr(image, '.', (size_t)(slash - image)) ||
-                                  memchr(image, ':', (size_t)(slash - image)) ||
-                                  !strncmp(image, "localhost/", 10));
+    bool has_registry =
+        slash && (memchr(image, '.', (size_t)(slash - image)) ||
+                  memchr(image, ':', (size_t)(slash - image)) || !strncmp(image, "localhost/", 10));
     const char *last = strrchr(image, '/');
     bool has_tag = strchr(last ? last : image, ':') || strchr(image, '@');
     return xasprintf("%s%s%s%s", has_registry ? "" : "docker.io/",
@@ -294,7 +293,7 @@ static json_t *container_statuses(const json_t *containers, bool ready, const ch
     json_t *out = json_array();
     size_t i;
     json_t *ct;
-    json_array_foreach(containers, i, ct) {
+    json_array_foreach (containers, i, ct) {
         const char *name = ju_str(ct, "name") ?: "";
         char *image = full_image(ju_str(ct, "image"));
         char digest[65], cid[65];
@@ -308,11 +307,11 @@ static json_t *container_statuses(const json_t *containers, bool ready, const ch
             *colon = '\0';
         char *image_id = xasprintf("%s@sha256:%s", repo, digest);
         char *container_id = xasprintf("containerd://%s", cid);
-        json_array_append_new(
-            out, json_pack("{s:s,s:{s:{s:s}},s:{},s:b,s:i,s:s,s:s,s:s,s:b}", "name", name,
-                           "state", "running", "startedAt", ts, "lastState", "ready", ready,
-                           "restartCount", 0, "image", image, "imageID", image_id,
-                           "containerID", container_id, "started", 1));
+        json_array_append_new(out, json_pack("{s:s,s:{s:{s:s}},s:{},s:b,s:i,s:s,s:s,s:s,s:b}",
+                                             "name", name, "state", "running", "startedAt", ts,
+                                             "lastState", "ready", ready, "restartCount", 0,
+                                             "image", image, "imageID", image_id, "containerID",
+                                             container_id, "started", 1));
         free(image);
         free(repo);
         free(image_id);
@@ -340,7 +339,7 @@ static json_t *running_status(const json_t *pod, const struct node_sim *n, const
     json_t *names = json_array();
     size_t i;
     json_t *ct;
-    json_array_foreach(ju_arr(spec, "containers"), i, ct)
+    json_array_foreach (ju_arr(spec, "containers"), i, ct)
         json_array_append_new(names, json_string(ju_str(ct, "name") ?: ""));
     char *not_ready = NULL;
     if (!ready) {
@@ -410,7 +409,7 @@ static void container_events(struct controllers *c, const json_t *pod, const str
 {
     size_t i;
     json_t *ct;
-    json_array_foreach(ju_arr(ju_obj(pod, "spec"), "containers"), i, ct) {
+    json_array_foreach (ju_arr(ju_obj(pod, "spec"), "containers"), i, ct) {
         const char *cname = ju_str(ct, "name") ?: "";
         char *path = xasprintf("spec.containers{%s}", cname);
         const char *image = ju_str(ct, "image") ?: "";
@@ -430,10 +429,10 @@ static void container_events(struct controllers *c, const json_t *pod, const str
             ctl_event_on(c, pod, path, "Normal", "Pulled", "kubelet", n->name,
                          "Container image \"%s\" already present on machine", image);
         }
-        ctl_event_on(c, pod, path, "Normal", "Created", "kubelet", n->name,
-                     "Created container: %s", cname);
-        ctl_event_on(c, pod, path, "Normal", "Started", "kubelet", n->name,
-                     "Started container %s", cname);
+        ctl_event_on(c, pod, path, "Normal", "Created", "kubelet", n->name, "Created container: %s",
+                     cname);
+        ctl_event_on(c, pod, path, "Normal", "Started", "kubelet", n->name, "Started container %s",
+                     cname);
         free(path);
     }
 }

@@ -21,7 +21,7 @@
 
 #define EVENT_BATCH 256
 
-/* ---- queue and timers ------------------------------------------------------------------------- */
+/* ---- queue and timers ------------------------------------------------------------------------ */
 
 static char *item_of(enum ctl_work kind, const char *ns, const char *name)
 {
@@ -35,8 +35,8 @@ void ctl_enqueue(struct controllers *c, enum ctl_work kind, const char *ns, cons
     free(item);
 }
 
-void ctl_enqueue_after(struct controllers *c, enum ctl_work kind, const char *ns,
-                       const char *name, double delay)
+void ctl_enqueue_after(struct controllers *c, enum ctl_work kind, const char *ns, const char *name,
+                       double delay)
 {
     c->timers = xrealloc(c->timers, (c->n_timers + 1) * sizeof(*c->timers));
     c->timers[c->n_timers].due_us = util_monotonic_us() + (uint64_t)(delay * 1e6);
@@ -62,7 +62,7 @@ static uint64_t run_timers(struct controllers *c)
     return next;
 }
 
-/* ---- reads and writes through the registry ----------------------------------------------------- */
+/* ---- reads and writes through the registry --------------------------------------------------- */
 
 struct store_obj *ctl_get(struct controllers *c, const struct api_resource *res, const char *ns,
                           const char *name)
@@ -73,8 +73,8 @@ struct store_obj *ctl_get(struct controllers *c, const struct api_resource *res,
     return o;
 }
 
-struct store_obj **ctl_list(struct controllers *c, const struct api_resource *res,
-                            const char *ns, size_t *n)
+struct store_obj **ctl_list(struct controllers *c, const struct api_resource *res, const char *ns,
+                            size_t *n)
 {
     char *prefix = registry_prefix(res, ns);
     struct store_list_opts lo = {.prefix = prefix};
@@ -120,8 +120,11 @@ int ctl_create(struct controllers *c, const struct api_resource *res, json_t *ob
                const char *manager, struct store_obj **out)
 {
     const char *fm = field_manager_of(manager);
-    struct reg_req req = {.res = res, .ns = ju_meta_str(obj, "namespace"),
-                          .field_manager = fm, .user_agent = fm, .untracked = !fm};
+    struct reg_req req = {.res = res,
+                          .ns = ju_meta_str(obj, "namespace"),
+                          .field_manager = fm,
+                          .user_agent = fm,
+                          .untracked = !fm};
     struct reg_result result;
     struct apierr err;
     apierr_init(&err);
@@ -178,7 +181,7 @@ bool ctl_has_finalizer(const json_t *obj, const char *finalizer)
 {
     size_t i;
     json_t *f;
-    json_array_foreach(ju_arr(ju_obj(obj, "metadata"), "finalizers"), i, f) {
+    json_array_foreach (ju_arr(ju_obj(obj, "metadata"), "finalizers"), i, f) {
         if (!strcmp(json_string_value(f) ?: "", finalizer))
             return true;
     }
@@ -201,8 +204,8 @@ int ctl_add_finalizer(struct controllers *c, const struct api_resource *res, con
     return ctl_update(c, res, o, NULL, manager, false);
 }
 
-int ctl_remove_finalizer(struct controllers *c, const struct api_resource *res,
-                         const json_t *obj, const char *finalizer, const char *manager)
+int ctl_remove_finalizer(struct controllers *c, const struct api_resource *res, const json_t *obj,
+                         const char *finalizer, const char *manager)
 {
     if (!ctl_has_finalizer(obj, finalizer))
         return 0;
@@ -219,7 +222,9 @@ int ctl_remove_finalizer(struct controllers *c, const struct api_resource *res,
 int ctl_delete(struct controllers *c, const struct api_resource *res, const char *ns,
                const char *name, const char *propagation, long long grace)
 {
-    struct reg_req req = {.res = res, .ns = res->namespaced ? ns : NULL, .name = name,
+    struct reg_req req = {.res = res,
+                          .ns = res->namespaced ? ns : NULL,
+                          .name = name,
                           .user_agent = "kube-controller-manager"};
     json_t *opts = json_object();
     if (propagation)
@@ -237,7 +242,7 @@ int ctl_delete(struct controllers *c, const struct api_resource *res, const char
     return rc;
 }
 
-/* ---- dispatch --------------------------------------------------------------------------------- */
+/* ---- dispatch -------------------------------------------------------------------------------- */
 
 static bool split_key(const char *key, char *res, size_t rn, char *ns, size_t nn, char *name,
                       size_t namen, bool namespaced)
@@ -278,7 +283,7 @@ static void enqueue_services_selecting(struct controllers *c, const char *ns, co
             if (!labels)
                 continue;
             bool all = true;
-            json_object_foreach((json_t *)sel, k, v) {
+            json_object_foreach ((json_t *)sel, k, v) {
                 const char *have = ju_str(labels, k);
                 if (!have || strcmp(have, json_string_value(v) ?: "")) {
                     all = false;
@@ -299,7 +304,7 @@ static void enqueue_owners(struct controllers *c, const char *ns, const json_t *
 {
     size_t i;
     json_t *ref;
-    json_array_foreach(ju_arr(ju_obj(obj, "metadata"), "ownerReferences"), i, ref) {
+    json_array_foreach (ju_arr(ju_obj(obj, "metadata"), "ownerReferences"), i, ref) {
         const char *kind = ju_str(ref, "kind"), *name = ju_str(ref, "name");
         if (!kind || !name)
             continue;
@@ -334,8 +339,8 @@ static void dispatch(struct controllers *c, const struct store_event *ev)
     const char *slash = strchr(key, '/');
     if (!slash)
         return;
-    const struct api_resource *known[] = {c->res_service, c->res_endpoints, c->res_slices,
-                                          c->res_pods, c->res_rs, c->res_nodes,
+    const struct api_resource *known[] = {c->res_service,   c->res_endpoints, c->res_slices,
+                                          c->res_pods,      c->res_rs,        c->res_nodes,
                                           c->res_namespaces};
     for (size_t i = 0; i < sizeof(known) / sizeof(known[0]); i++)
         if (known[i] && strlen(known[i]->qualified) == (size_t)(slash - key) &&
@@ -440,11 +445,20 @@ static void run_item(struct controllers *c, const char *item)
     snprintf(ns, sizeof(ns), "%.*s", (int)(slash - rest), rest);
     const char *name = slash + 1;
     switch (kind) {
-    case WORK_SERVICE: service_sync(c, ns, name); break;
-    case WORK_RS: rs_sync(c, ns, name); break;
-    case WORK_POD: kubelet_sync_pod(c, ns, name); break;
-    case WORK_MIRROR: mirror_sync(c, ns, name); break;
-    default: break;
+    case WORK_SERVICE:
+        service_sync(c, ns, name);
+        break;
+    case WORK_RS:
+        rs_sync(c, ns, name);
+        break;
+    case WORK_POD:
+        kubelet_sync_pod(c, ns, name);
+        break;
+    case WORK_MIRROR:
+        mirror_sync(c, ns, name);
+        break;
+    default:
+        break;
     }
 }
 
@@ -558,8 +572,10 @@ struct controllers *controllers_start(struct registry *reg, const struct control
     int pod_prefix;
     if (kubelet_parse_pod_cidr(c->cfg.pod_cidr, &pod_base, &pod_prefix) ||
         (1l << (24 - pod_prefix)) < c->cfg.nodes) {
-        snprintf(msg, msg_len, "invalid --pod-cidr %s: want an IPv4 CIDR from /8 to /24 with a "
-                               "/24 for each of the %d nodes", c->cfg.pod_cidr, c->cfg.nodes);
+        snprintf(msg, msg_len,
+                 "invalid --pod-cidr %s: want an IPv4 CIDR from /8 to /24 with a "
+                 "/24 for each of the %d nodes",
+                 c->cfg.pod_cidr, c->cfg.nodes);
         controllers_stop(c);
         return NULL;
     }

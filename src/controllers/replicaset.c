@@ -241,7 +241,8 @@ static struct ranked *rank_pods(struct store_obj **pods, size_t n, struct timesp
         const char *node = ju_str(ju_obj(pod, "spec"), "nodeName") ?: "";
         r[i].obj = pods[i];
         for (size_t k = 0; k < n; k++)
-            r[i].rank += !strcmp(ju_str(ju_obj(store_obj_json(pods[k]), "spec"), "nodeName") ?: "", node);
+            r[i].rank +=
+                !strcmp(ju_str(ju_obj(store_obj_json(pods[k]), "spec"), "nodeName") ?: "", node);
         r[i].cost = deletion_cost(pod);
         r[i].ready = podutil_is_ready(pod);
         r[i].has_ready_time = r[i].ready && podutil_ready_since(pod, &r[i].ready_time);

@@ -169,7 +169,8 @@ static void apply_slices(struct controllers *c, json_t *want, struct store_obj *
             continue;
         }
         const json_t *cm = ju_obj(store_obj_json(cur), "metadata"), *wm = ju_obj(cs, "metadata");
-        if (same_field(store_obj_json(cur), cs, "addressType") && same_field(store_obj_json(cur), cs, "endpoints") &&
+        if (same_field(store_obj_json(cur), cs, "addressType") &&
+            same_field(store_obj_json(cur), cs, "endpoints") &&
             same_field(store_obj_json(cur), cs, "ports") && same_field(cm, wm, "labels") &&
             same_field(cm, wm, "annotations") && same_field(cm, wm, "ownerReferences")) {
             json_decref(cs);
@@ -237,7 +238,8 @@ static void lb_recount(struct controllers *c)
         size_t k;
         json_t *ing;
         json_array_foreach (
-            ju_arr(ju_obj(ju_obj(store_obj_json(svcs[i]), "status"), "loadBalancer"), "ingress"), k, ing) {
+            ju_arr(ju_obj(ju_obj(store_obj_json(svcs[i]), "status"), "loadBalancer"), "ingress"), k,
+            ing) {
             bool ok;
             uint32_t v = parse_ip4(ju_str(ing, "ip") ?: "", &ok);
             if (ok && v >= c->lb_first && v <= c->lb_last)

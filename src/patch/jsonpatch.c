@@ -935,8 +935,7 @@ static int jp_depth(struct jp_state *st, const json_t *v, int limit)
     if (json_is_object(v)) {
         const char *k;
         json_t *child;
-        json_object_foreach((json_t *)v, k, child)
-        {
+        json_object_foreach ((json_t *)v, k, child) {
             int d = jp_depth(st, child, limit - 1);
             if (d > best)
                 best = d;
@@ -946,8 +945,7 @@ static int jp_depth(struct jp_state *st, const json_t *v, int limit)
     if (json_is_array(v)) {
         size_t i;
         json_t *child;
-        json_array_foreach(v, i, child)
-        {
+        json_array_foreach (v, i, child) {
             int d = jp_depth(st, child, limit - 1);
             if (d > best)
                 best = d;
@@ -1262,8 +1260,7 @@ static bool jp_equal(struct jp_state *st, const json_t *a, const json_t *b)
             return false;
         const char *k;
         json_t *va;
-        json_object_foreach((json_t *)a, k, va)
-        {
+        json_object_foreach ((json_t *)a, k, va) {
             json_t *vb = json_object_get(b, k);
             if (!vb)
                 return false;
@@ -1573,8 +1570,7 @@ static int jp_apply_ops(struct jp_state *st, const json_t *ops)
 {
     size_t i;
     json_t *op;
-    json_array_foreach(ops, i, op)
-    {
+    json_array_foreach (ops, i, op) {
         const char *kind = "unknown";
         const char *s;
         size_t n;

@@ -526,7 +526,8 @@ int mf_managed_decode(const json_t *list, struct mf_managed *out, char **err)
             free(id);
             return -1;
         }
-        mf_managed_put(out, id, set, av, applied)->fields_json = json_is_object(fields) ? fields : NULL;
+        mf_managed_put(out, id, set, av, applied)->fields_json =
+            json_is_object(fields) ? fields : NULL;
         char *t = normal_time(json_string_value(json_object_get(e, "time")));
         mf_managed_set_time(out, id, t);
         free(t);
@@ -1223,7 +1224,8 @@ static bool equal_but(const json_t *a, const json_t *b, const char *skip)
         return false;
     const char *k;
     json_t *v;
-    MF_OBJECT_FOREACH (a, it_, k, v) {
+    MF_OBJECT_FOREACH(a, it_, k, v)
+    {
         if (strcmp(k, skip) && !mf_value_equal(v, json_object_get(b, k)))
             return false;
     }
@@ -1240,7 +1242,8 @@ static bool comparable_equal(const json_t *a, const json_t *b)
         return false;
     const char *k;
     json_t *v;
-    MF_OBJECT_FOREACH (a, it_, k, v) {
+    MF_OBJECT_FOREACH(a, it_, k, v)
+    {
         const json_t *w = json_object_get(b, k);
         if (strcmp(k, "metadata") || !json_is_object(v) || !json_is_object(w)) {
             /* comparable() changes a metadata that is an object only: if one is not, the
@@ -1255,7 +1258,8 @@ static bool comparable_equal(const json_t *a, const json_t *b)
             return false;
         const char *mk;
         json_t *mv;
-        MF_OBJECT_FOREACH (v, it2_, mk, mv) {
+        MF_OBJECT_FOREACH(v, it2_, mk, mv)
+        {
             if (!strcmp(mk, "resourceVersion"))
                 continue;
             const json_t *mw = json_object_get(w, mk);

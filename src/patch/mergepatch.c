@@ -137,8 +137,7 @@ static int depth_rec(const json_t *v, int level, int limit)
     if (json_is_object(v)) {
         const char *k;
         json_t *child;
-        json_object_foreach((json_t *)v, k, child)
-        {
+        json_object_foreach ((json_t *)v, k, child) {
             int d = depth_rec(child, level + 1, limit);
             if (d > best)
                 best = d;
@@ -150,8 +149,7 @@ static int depth_rec(const json_t *v, int level, int limit)
     } else if (json_is_array(v)) {
         size_t i;
         json_t *child;
-        json_array_foreach(v, i, child)
-        {
+        json_array_foreach (v, i, child) {
             int d = depth_rec(child, level + 1, limit);
             if (d > best)
                 best = d;
@@ -204,8 +202,7 @@ static void prune_doc_nulls(json_t *obj)
     const char *k;
     json_t *child;
     void *tmp;
-    json_object_foreach_safe(obj, tmp, k, child)
-    {
+    json_object_foreach_safe (obj, tmp, k, child) {
         if (json_is_null(child))
             json_object_del(obj, k);
         else
@@ -218,8 +215,7 @@ static void prune_ary_nulls(json_t *arr)
 {
     size_t i;
     json_t *child;
-    json_array_foreach(arr, i, child)
-    {
+    json_array_foreach (arr, i, child) {
         if (!json_is_null(child))
             prune_nulls(child);
     }
@@ -253,8 +249,7 @@ static void merge_docs(json_t *doc, json_t *patch)
 {
     const char *k;
     json_t *v;
-    json_object_foreach(patch, k, v)
-    {
+    json_object_foreach (patch, k, v) {
         if (json_is_null(v)) {
             json_object_del(doc, k);
             continue;

@@ -23,9 +23,9 @@ struct strbuf;
 
 /* jansson's json_object_foreach without its two json_object_key_to_iter calls a step (the walks
    spend much of their time stepping through objects); it is the iterator's name. */
-#define MF_OBJECT_FOREACH(obj, it, key, value)                                                    \
-    for (void *it = json_object_iter((json_t *)(obj));                                            \
-         it && ((key) = json_object_iter_key(it), (value) = json_object_iter_value(it), 1);       \
+#define MF_OBJECT_FOREACH(obj, it, key, value)                                                     \
+    for (void *it = json_object_iter((json_t *)(obj));                                             \
+         it && ((key) = json_object_iter_key(it), (value) = json_object_iter_value(it), 1);        \
          it = json_object_iter_next((json_t *)(obj), it))
 
 /* ---- path elements (fieldpath.PathElement) ----------------------------------------------------
@@ -122,9 +122,9 @@ enum mf_tref_kind { MF_T_NONE, MF_T_SCHEMA, MF_T_UNTYPED, MF_T_DEDUCED };
 struct mf_type; /* a TypeRef compiled once per definitions object (mf_typed.c) */
 
 struct mf_tref {
-    enum mf_tref_kind kind; /* MF_T_NONE: an empty TypeRef (a field the schema does not have) */
-    const json_t *node;     /* MF_T_SCHEMA: a property, items or definition schema */
-    int map_rel;            /* -1, or the enum mf_rel a referencing property imposes on a map */
+    enum mf_tref_kind kind;     /* MF_T_NONE: an empty TypeRef (a field the schema does not have) */
+    const json_t *node;         /* MF_T_SCHEMA: a property, items or definition schema */
+    int map_rel;                /* -1, or the enum mf_rel a referencing property imposes on a map */
     const struct mf_type *type; /* its compiled form, or NULL (then resolved from node) */
 };
 
@@ -153,7 +153,7 @@ struct mf_schema {
     const char *root;
     struct mf_types *types; /* NULL until first use; shared, or owned when owns_types */
     bool owns_types;
-    const char *looked_up;  /* the root whose definition root_def is, once looked up */
+    const char *looked_up; /* the root whose definition root_def is, once looked up */
     const json_t *root_def;
     struct mf_type *strays; /* owned: types of nodes no compiled graph has (none expected) */
     /* The metadata of the right-hand object whose "managedFields" mf_compare treats as absent
@@ -215,8 +215,7 @@ int mf_compare(const struct mf_schema *sc, const json_t *lhs, const json_t *rhs,
    pass mf_validate (duplicates allowed) and are what mf_normalize gives but for key order.
    Only then is the comparison that of their normalised forms. */
 int mf_compare_checked(const struct mf_schema *sc, const json_t *lhs, const json_t *rhs,
-                       bool check_lhs, struct mf_comparison *out, struct mf_errs *errs,
-                       bool *fit);
+                       bool check_lhs, struct mf_comparison *out, struct mf_errs *errs, bool *fit);
 void mf_comparison_release(struct mf_comparison *c);
 /* Comparison.FilterFields with an exclude filter (RecursiveDifference); NULL keeps all. */
 void mf_comparison_exclude(struct mf_comparison *c, const struct mf_set *exclude);

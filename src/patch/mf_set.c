@@ -1068,8 +1068,7 @@ void mf_set_union_into(struct mf_set *s, const struct mf_set *b)
     i = 0;
     for (size_t j = 0; j < b->n_children; j++) {
         int c = 1;
-        while (i < s->n_children &&
-               (c = mf_pe_compare(&s->children[i].pe, &b->children[j].pe)) < 0)
+        while (i < s->n_children && (c = mf_pe_compare(&s->children[i].pe, &b->children[j].pe)) < 0)
             i++;
         if (i == s->n_children || c > 0)
             insert_child_at(s, i, &b->children[j].pe, mf_set_copy(b->children[j].set));
@@ -1102,8 +1101,7 @@ void mf_set_union_take(struct mf_set *s, struct mf_set *b)
     i = 0;
     for (size_t j = 0; j < b->n_children; j++) {
         int c = 1;
-        while (i < s->n_children &&
-               (c = mf_pe_compare(&s->children[i].pe, &b->children[j].pe)) < 0)
+        while (i < s->n_children && (c = mf_pe_compare(&s->children[i].pe, &b->children[j].pe)) < 0)
             i++;
         if (i == s->n_children || c > 0) {
             if (s->n_children == s->a_children)
@@ -1521,7 +1519,8 @@ static struct mf_set *read_node(const json_t *obj, int depth, bool *is_member, c
     }
     const char *k;
     json_t *v;
-    MF_OBJECT_FOREACH (obj, it_, k, v) {
+    MF_OBJECT_FOREACH(obj, it_, k, v)
+    {
         if (k[0] == '.' && !k[1]) {
             *is_member = true;
             continue;
@@ -1597,8 +1596,7 @@ static bool is_empty_object(const json_t *v)
 }
 
 /* Whether emit(s, include_self) would give exactly obj (keys, their order, {} leaves). */
-static bool matches(const struct mf_set *s, bool include_self, const json_t *obj,
-                    struct strbuf *sb)
+static bool matches(const struct mf_set *s, bool include_self, const json_t *obj, struct strbuf *sb)
 {
     if (!json_is_object(obj))
         return false;

@@ -395,14 +395,15 @@ static uint32_t name_hash(const char *s)
     if (!n)
         return 0;
     uint32_t h = (uint32_t)(unsigned char)s[0] | (uint32_t)(unsigned char)s[n - 1] << 8 |
-                 (uint32_t)(unsigned char)s[n >> 1] << 16 | (uint32_t)(unsigned char)s[n >> 2] << 24;
+                 (uint32_t)(unsigned char)s[n >> 1] << 16 |
+                 (uint32_t)(unsigned char)s[n >> 2] << 24;
     h = (h ^ (uint32_t)n * 0x9e3779b1u) * 0x85ebca6bu;
     return h ^ (h >> 15);
 }
 
 struct mf_type {
-    bool ok;             /* false: a $ref that names no definition */
-    bool shared;         /* part of a shared graph: its names outlive every set */
+    bool ok;     /* false: a $ref that names no definition */
+    bool shared; /* part of a shared graph: its names outlive every set */
     /* the atom as resolve_uncached gives it (trefs compiled, .type = this), then as deduce
        narrows it to a scalar, a list and a map */
     struct mf_atom forms[4];
@@ -425,9 +426,9 @@ struct norm_prop {
     const char *key;
     const struct norm_node *node; /* of the property's definition (resolve_def) */
     enum omit_kind omit;
-    bool pdef_struct;     /* the property's definition is a struct */
-    bool required;        /* normalisation writes it even when absent */
-    enum zero_kind zero;  /* the zero value written for an absent never-omitted field */
+    bool pdef_struct;    /* the property's definition is a struct */
+    bool required;       /* normalisation writes it even when absent */
+    enum zero_kind zero; /* the zero value written for an absent never-omitted field */
 };
 
 /* A schema node as normalisation sees it (the node a property resolves to). */
@@ -558,7 +559,7 @@ struct build {
         void *what;
         const json_t *node;
         int tag;
-    } *todo;
+    } * todo;
     size_t n_todo, a_todo;
 };
 
@@ -826,7 +827,8 @@ static struct mf_types *types_build(const json_t *defs)
         if (!slot->key || slot->tag != TAG_NORM)
             continue;
         const struct norm_node *d = slot->val;
-        struct mf_tfield *f = d->is_struct ? ptr_map_get(&ts->map, d->props_json, TAG_FIELDS) : NULL;
+        struct mf_tfield *f =
+            d->is_struct ? ptr_map_get(&ts->map, d->props_json, TAG_FIELDS) : NULL;
         const struct name_index *ix =
             f ? ptr_map_get(&ts->map, d->props_json, TAG_FIELD_INDEX) : NULL;
         for (size_t k = 0; ix && k < d->n_props; k++) {
@@ -1102,8 +1104,7 @@ bool mf_can_hide_managed_fields(const struct mf_schema *sc)
     bool declared;
     struct mf_tref meta = mf_atom_field(&t->forms[3], "metadata", &declared);
     const struct mf_type *m = meta.type;
-    return declared && m && m->ok && m->forms[3].has_map &&
-           m->forms[3].map_rel != MF_REL_ATOMIC;
+    return declared && m && m->ok && m->forms[3].has_map && m->forms[3].map_rel != MF_REL_ATOMIC;
 }
 
 /* The normalisation rules of the root definition, or NULL when it is not a struct. */
@@ -1456,7 +1457,8 @@ static json_t *norm_struct(const struct norm_node *d, const json_t *v, int depth
     if (d->preserves_unknown) {
         const char *key;
         json_t *in;
-        MF_OBJECT_FOREACH (v, it_, key, in) {
+        MF_OBJECT_FOREACH(v, it_, key, in)
+        {
             if (!norm_prop_find(d, key))
                 json_object_set(out, key, in);
         }
@@ -1512,7 +1514,8 @@ static bool normal_struct(const struct norm_node *d, const json_t *v, int depth)
     size_t required = 0;
     const char *key;
     json_t *in;
-    MF_OBJECT_FOREACH (v, it_, key, in) {
+    MF_OBJECT_FOREACH(v, it_, key, in)
+    {
         const struct norm_prop *p = norm_prop_find(d, key);
         if (!p) {
             if (!d->preserves_unknown)
@@ -1544,7 +1547,8 @@ static bool normal(const struct norm_node *d, const json_t *v, int depth)
                 return false;
         }
     } else if (d->kind == NORM_MAP && json_is_object(v)) {
-        for (void *it = json_object_iter((json_t *)v); it; it = json_object_iter_next((json_t *)v, it)) {
+        for (void *it = json_object_iter((json_t *)v); it;
+             it = json_object_iter_next((json_t *)v, it)) {
             const json_t *e = json_object_iter_value(it);
             if (!json_is_null(e) && !normal(d->elem, e, depth + 1))
                 return false;
@@ -1673,8 +1677,8 @@ static void validate_list(struct vctx *c, const struct mf_atom *a, const json_t 
    value (NULL when normalisation does not look into it); c->normal goes false when the key
    would be dropped or changed, *required counts the fields normalisation always writes. */
 static const struct norm_node *normal_key(bool *normal, const struct norm_node *sd,
-                                          const struct mf_tfield *f, const char *k,
-                                          const json_t *e, size_t *required)
+                                          const struct mf_tfield *f, const char *k, const json_t *e,
+                                          size_t *required)
 {
     const struct norm_prop *p = f && f->nnode == sd ? f->nprop : norm_prop_find(sd, k);
     if (!p) {
@@ -1710,7 +1714,8 @@ static void validate_map(struct vctx *c, const struct mf_atom *a, const json_t *
     size_t required = 0;
     const char *k;
     json_t *e;
-    MF_OBJECT_FOREACH (v, it_, k, e) {
+    MF_OBJECT_FOREACH(v, it_, k, e)
+    {
         if (hidden(c->hide, v, c->path.n, k))
             continue;
         bool declared;
@@ -1747,7 +1752,8 @@ static size_t nesting(const json_t *v, size_t limit)
             deepest = d > deepest ? d : deepest;
         }
     } else if (json_is_object(v)) {
-        for (void *it = json_object_iter((json_t *)v); it; it = json_object_iter_next((json_t *)v, it)) {
+        for (void *it = json_object_iter((json_t *)v); it;
+             it = json_object_iter_next((json_t *)v, it)) {
             size_t d = 1 + nesting(json_object_iter_value(it), limit - 1);
             deepest = d > deepest ? d : deepest;
             if (deepest >= limit)
@@ -1902,7 +1908,8 @@ static void to_fs_map(struct fsctx *c, const struct mf_atom *a, const json_t *v)
         bool declared;
         const char *name;
         struct mf_tref tr = atom_field(a, k, &declared, &name);
-        struct mf_pe pe = {.kind = MF_PE_FIELD, .field = name ? name : k, .shared_field = name != NULL};
+        struct mf_pe pe = {
+            .kind = MF_PE_FIELD, .field = name ? name : k, .shared_field = name != NULL};
         push_path(&c->path, &pe);
         to_fs(c, &tr, e);
         if (json_is_null(e) || (json_is_object(e) && !json_object_size(e)) || !declared)
@@ -2082,7 +2089,8 @@ static uint64_t item_hash(const struct mf_pe *pe)
     uint64_t h = 8;
     const char *k;
     json_t *v;
-    MF_OBJECT_FOREACH (pe->key, it_, k, v) {
+    MF_OBJECT_FOREACH(pe->key, it_, k, v)
+    {
         h = mix(h, name_hash(k));
         h = mix(h, value_hash(v));
     }
@@ -2160,8 +2168,8 @@ static void cmp_list_items(struct cctx *c, const struct mf_atom *a, const json_t
     while (cap < 2 * total)
         cap *= 2;
     /* one block: the items, the groups, the hash table */
-    char *block = xcalloc(1, total * (sizeof(struct litem) + sizeof(struct lgroup)) +
-                                 cap * sizeof(uint32_t));
+    char *block =
+        xcalloc(1, total * (sizeof(struct litem) + sizeof(struct lgroup)) + cap * sizeof(uint32_t));
     struct litem *items = (struct litem *)block;
     struct lgroup *groups = (struct lgroup *)(items + total);
     uint32_t *table = (uint32_t *)(groups + total);
@@ -2219,9 +2227,9 @@ static void cmp_list_items(struct cctx *c, const struct mf_atom *a, const json_t
 
 /* A side's duty for the value e of key k (f: its field, NULL when not declared), as
    validate_map and normal_key see it; *required counts the struct's always-written fields. */
-static struct side key_side(struct cctx *c, struct side s, const struct mf_tfield *f,
-                            bool declared, const struct mf_tref *tr, const char *k,
-                            const json_t *e, size_t *required)
+static struct side key_side(struct cctx *c, struct side s, const struct mf_tfield *f, bool declared,
+                            const struct mf_tref *tr, const char *k, const json_t *e,
+                            size_t *required)
 {
     struct side out = {s.check, NULL};
     if (!s.check)
@@ -2246,13 +2254,15 @@ static void cmp_map_items(struct cctx *c, const struct mf_atom *a, const json_t 
     const char *k;
     json_t *e;
     size_t matched = 0, req_l = 0, req_r = 0; /* right-hand keys met on the left */
-    const json_t *hide = c->sc->hidden_meta; /* on the right only */
-    MF_OBJECT_FOREACH (lhs, it_, k, e) {
+    const json_t *hide = c->sc->hidden_meta;  /* on the right only */
+    MF_OBJECT_FOREACH(lhs, it_, k, e)
+    {
         const struct mf_tfield *f = a->fields && a->type ? field_find(a->type, k) : NULL;
         bool declared = f != NULL;
         struct mf_tref tr = f ? f->tref : mf_atom_field(a, k, &declared);
         const char *name = f && a->type->shared ? f->name : NULL;
-        struct mf_pe pe = {.kind = MF_PE_FIELD, .field = name ? name : k, .shared_field = name != NULL};
+        struct mf_pe pe = {
+            .kind = MF_PE_FIELD, .field = name ? name : k, .shared_field = name != NULL};
         const json_t *r = rhs ? field_get(hide, rhs, c->path.n, k) : NULL;
         matched += r != NULL;
         struct side cl = key_side(c, sl, f, declared, &tr, k, e, &req_l);
@@ -2262,7 +2272,8 @@ static void cmp_map_items(struct cctx *c, const struct mf_atom *a, const json_t 
         c->path.n--;
     }
     if (matched != object_size(hide, rhs, c->path.n)) { /* else the right has no key of its own */
-        MF_OBJECT_FOREACH (rhs, it_, k, e) {
+        MF_OBJECT_FOREACH(rhs, it_, k, e)
+        {
             if (hidden(hide, rhs, c->path.n, k) || (lhs && json_object_get(lhs, k)))
                 continue;
             const struct mf_tfield *f = a->fields && a->type ? field_find(a->type, k) : NULL;
@@ -2430,8 +2441,7 @@ int mf_compare(const struct mf_schema *sc, const json_t *lhs, const json_t *rhs,
 }
 
 int mf_compare_checked(const struct mf_schema *sc, const json_t *lhs, const json_t *rhs,
-                       bool check_lhs, struct mf_comparison *out, struct mf_errs *errs,
-                       bool *fit)
+                       bool check_lhs, struct mf_comparison *out, struct mf_errs *errs, bool *fit)
 {
     const struct norm_node *nd = root_norm(sc);
     struct side sl = {check_lhs, check_lhs && json_is_object(lhs) ? nd : NULL};

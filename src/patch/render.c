@@ -47,7 +47,8 @@ static void render_object(struct strbuf *out, const json_t *v, const json_t *mas
     const char **keys = xcalloc(n ? n : 1, sizeof(*keys));
     const char *key;
     json_t *member;
-    json_object_foreach((json_t *)v, key, member) keys[i++] = key;
+    json_object_foreach ((json_t *)v, key, member)
+        keys[i++] = key;
     if (mask)
         qsort(keys, n, sizeof(*keys), cmp_keys); /* a Go map: sorted keys */
     strbuf_addch(out, '{');
@@ -97,7 +98,7 @@ static json_t *merge_mask(const json_t *cur, const json_t *patch)
     json_t *mask = json_object();
     const char *key;
     json_t *pv;
-    json_object_foreach((json_t *)patch, key, pv) {
+    json_object_foreach ((json_t *)patch, key, pv) {
         if (json_is_null(pv))
             continue;
         const json_t *cv = json_object_get(cur, key);
@@ -112,13 +113,11 @@ static json_t *merge_mask(const json_t *cur, const json_t *patch)
     return mask;
 }
 
-char *patch_render_merge(const json_t *current, const char *body, size_t len,
-                         const json_t *patched)
+char *patch_render_merge(const json_t *current, const char *body, size_t len, const json_t *patched)
 {
     json_t *patch = json_loadb(body, len, 0, NULL);
-    json_t *mask = json_is_object(patch) && json_is_object(current)
-                       ? merge_mask(current, patch)
-                       : json_string("all");
+    json_t *mask = json_is_object(patch) && json_is_object(current) ? merge_mask(current, patch)
+                                                                    : json_string("all");
     char *text = render_with(patched, mask);
     json_decref(mask);
     json_decref(patch);
@@ -164,7 +163,7 @@ char *patch_render_json(const char *body, size_t len, const json_t *patched)
     json_t *mask = json_object(); /* the root is always entered */
     size_t i;
     json_t *op;
-    json_array_foreach(ops, i, op) {
+    json_array_foreach (ops, i, op) {
         enter_parents(mask, ju_str(op, "path"));
         enter_parents(mask, ju_str(op, "from"));
     }

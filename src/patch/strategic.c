@@ -223,8 +223,7 @@ static void gofmt_any(struct strbuf *sb, const json_t *v, char verb, bool top)
         const char **keys = xmalloc((n ? n : 1) * sizeof(*keys));
         const char *k;
         json_t *child;
-        json_object_foreach((json_t *)v, k, child)
-        {
+        json_object_foreach ((json_t *)v, k, child) {
             keys[i++] = k;
         }
         qsort(keys, n, sizeof(*keys), cmp_keys);
@@ -295,8 +294,7 @@ static size_t marshal_size(const json_t *v, size_t cap, size_t acc)
         json_t *child;
         size_t n = 0;
         acc += 2;
-        json_object_foreach((json_t *)v, k, child)
-        {
+        json_object_foreach ((json_t *)v, k, child) {
             json_t *tmp = json_string(k);
             acc = marshal_size(tmp, cap, acc) + 1 + (n++ ? 1 : 0);
             json_decref(tmp);
@@ -752,8 +750,7 @@ static void discard_nulls(json_t *v)
         const char *k;
         json_t *child;
         void *tmp;
-        json_object_foreach_safe(v, tmp, k, child)
-        {
+        json_object_foreach_safe (v, tmp, k, child) {
             if (json_is_null(child))
                 json_object_del(v, k);
             else
@@ -762,8 +759,7 @@ static void discard_nulls(json_t *v)
     } else if (json_is_array(v)) {
         size_t i;
         json_t *child;
-        json_array_foreach(v, i, child)
-        {
+        json_array_foreach (v, i, child) {
             discard_nulls(child);
         }
     }
@@ -779,8 +775,7 @@ static json_t *remove_directives(json_t *obj)
         const char *k;
         json_t *child;
         void *tmp;
-        json_object_foreach_safe(obj, tmp, k, child)
-        {
+        json_object_foreach_safe (obj, tmp, k, child) {
             json_t *nv = remove_directives(child);
             if (!nv)
                 json_object_del(obj, k);
@@ -793,8 +788,7 @@ static json_t *remove_directives(json_t *obj)
         json_t *res = json_array();
         size_t i;
         json_t *child;
-        json_array_foreach(obj, i, child)
-        {
+        json_array_foreach (obj, i, child) {
             json_t *nv = remove_directives(child);
             if (nv)
                 json_array_append_new(res, nv);
@@ -832,8 +826,7 @@ static int apply_retain_keys(struct smp *s, json_t *original, json_t *patch)
     }
     size_t i;
     json_t *item;
-    json_array_foreach(list, i, item)
-    {
+    json_array_foreach (list, i, item) {
         if (!go_hashable(s, item)) {
             rc = -1;
             goto out;
@@ -842,14 +835,12 @@ static int apply_retain_keys(struct smp *s, json_t *original, json_t *patch)
     const char *k;
     json_t *v;
     void *tmp;
-    json_object_foreach(patch, k, v)
-    {
+    json_object_foreach (patch, k, v) {
         if (json_is_null(v) || has_prefix(k, DELETE_FROM_PRIMITIVE_PREFIX) ||
             has_prefix(k, SET_ELEMENT_ORDER_PREFIX))
             continue;
         bool found = false;
-        json_array_foreach(list, i, item)
-        {
+        json_array_foreach (list, i, item) {
             found = found || is_str(item, k);
         }
         if (!spend(s, json_array_size(list) + 1)) {
@@ -861,11 +852,9 @@ static int apply_retain_keys(struct smp *s, json_t *original, json_t *patch)
             goto out;
         }
     }
-    json_object_foreach_safe(original, tmp, k, v)
-    {
+    json_object_foreach_safe (original, tmp, k, v) {
         bool found = false;
-        json_array_foreach(list, i, item)
-        {
+        json_array_foreach (list, i, item) {
             found = found || is_str(item, k);
         }
         if (!spend(s, json_array_size(list) + 1)) {
@@ -1638,8 +1627,7 @@ static int merge_set_orders(struct smp *s, json_t *original, json_t *patch, cons
     struct jvec keys = {0};
     int rc = 0;
     /* Collect first: the loop deletes from patch. */
-    json_object_foreach(patch, k, v)
-    {
+    json_object_foreach (patch, k, v) {
         if (has_prefix(k, SET_ELEMENT_ORDER_PREFIX)) {
             json_t *name = json_string(k);
             vec_push(&keys, name);
@@ -1678,8 +1666,7 @@ static json_t *merge_map(struct smp *s, json_t *original, json_t *patch, const j
 
     const char *pk;
     json_t *pv;
-    json_object_foreach(patch, pk, pv)
-    {
+    json_object_foreach (patch, pk, pv) {
         const char *k = pk;
         bool is_delete_list = false;
         if (has_prefix(pk, DELETE_FROM_PRIMITIVE_PREFIX)) {
@@ -1750,8 +1737,7 @@ static void strip_directives(struct smp *s, json_t *v, const json_t *schema)
         const char *k;
         json_t *child;
         void *tmp;
-        json_object_foreach_safe(v, tmp, k, child)
-        {
+        json_object_foreach_safe (v, tmp, k, child) {
             if (!go_map &&
                 (strcmp(k, DIRECTIVE_MARKER) == 0 || strcmp(k, RETAIN_KEYS_DIRECTIVE) == 0 ||
                  has_prefix(k, SET_ELEMENT_ORDER_PREFIX "/") ||
@@ -1768,8 +1754,7 @@ static void strip_directives(struct smp *s, json_t *v, const json_t *schema)
         const json_t *items = schema ? sch_resolve(s, json_object_get(schema, "items")) : NULL;
         size_t i;
         json_t *child;
-        json_array_foreach(v, i, child)
-        {
+        json_array_foreach (v, i, child) {
             strip_directives(s, child, items);
         }
     }

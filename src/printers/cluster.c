@@ -1,7 +1,8 @@
 /*
  * printers/cluster: the Table rows of Namespaces, Nodes, core/v1 Events and Leases as upstream's
- * printNamespace, printNode, printEvent and printLease (k8s pkg/printers/internalversion/printers.go) write
- * them, always in wide mode. Depends on jansson, strbuf, util and duration.
+ * printNamespace, printNode, printEvent and printLease (k8s
+ * pkg/printers/internalversion/printers.go) write them, always in wide mode. Depends on jansson,
+ * strbuf, util and duration.
  */
 #include "printers_private.h"
 
@@ -68,8 +69,7 @@ static void node_roles(struct strbuf *sb, const json_t *node)
     const char *key;
     json_t *value;
     if (labels) {
-        json_object_foreach(labels, key, value)
-        {
+        json_object_foreach (labels, key, value) {
             const char *v = json_is_string(value) ? json_string_value(value) : "";
             if (strncmp(key, NODE_ROLE_PREFIX, strlen(NODE_ROLE_PREFIX)) == 0) {
                 if (key[strlen(NODE_ROLE_PREFIX)])
@@ -92,8 +92,7 @@ static void node_status(struct strbuf *sb, const json_t *node)
     const json_t *ready = NULL;
     size_t i;
     json_t *c;
-    json_array_foreach(ju_arr(ju_obj(node, "status"), "conditions"), i, c)
-    {
+    json_array_foreach (ju_arr(ju_obj(node, "status"), "conditions"), i, c) {
         if (strcmp(printers_str(c, "type"), "Ready") == 0)
             ready = c;
     }
@@ -111,8 +110,7 @@ static const char *node_address(const json_t *node, const char *type)
 {
     size_t i;
     json_t *a;
-    json_array_foreach(ju_arr(ju_obj(node, "status"), "addresses"), i, a)
-    {
+    json_array_foreach (ju_arr(ju_obj(node, "status"), "addresses"), i, a) {
         if (strcmp(printers_str(a, "type"), type) == 0)
             return printers_str(a, "address");
     }

@@ -58,8 +58,7 @@ static void join_string_array(struct strbuf *sb, const json_t *arr)
 {
     size_t i;
     json_t *item;
-    json_array_foreach(arr, i, item)
-    {
+    json_array_foreach (arr, i, item) {
         if (i > 0)
             strbuf_addch(sb, ',');
         strbuf_addstr(sb, json_is_string(item) ? json_string_value(item) : "");
@@ -100,8 +99,7 @@ static void service_ports(struct strbuf *sb, const json_t *spec)
 {
     size_t i;
     json_t *port;
-    json_array_foreach(ju_arr(spec, "ports"), i, port)
-    {
+    json_array_foreach (ju_arr(spec, "ports"), i, port) {
         const char *proto = ju_str(port, "protocol");
         /* v1 defaulting fills an absent protocol with TCP before upstream prints. */
         if (ju_empty(proto))
@@ -134,8 +132,7 @@ static void format_labels(struct strbuf *sb, const json_t *map)
     const char *key;
     json_t *value;
     if (n > 0) {
-        json_object_foreach((json_t *)map, key, value)
-        {
+        json_object_foreach ((json_t *)map, key, value) {
             const char *v = json_is_string(value) ? json_string_value(value) : "";
             pairs[count++] = xasprintf("%s=%s", key, v);
         }
@@ -249,8 +246,7 @@ static void endpoints_format(struct strbuf *sb, const json_t *ep)
     struct capped_list l = {.sb = sb};
     size_t i;
     json_t *ss;
-    json_array_foreach(subsets, i, ss)
-    {
+    json_array_foreach (subsets, i, ss) {
         json_t *addrs = ju_arr(ss, "addresses");
         json_t *ports = ju_arr(ss, "ports");
         size_t naddr = json_array_size(addrs);
@@ -262,8 +258,7 @@ static void endpoints_format(struct strbuf *sb, const json_t *ep)
         }
         size_t p;
         json_t *port;
-        json_array_foreach(ports, p, port)
-        {
+        json_array_foreach (ports, p, port) {
             l.total += (long long)naddr;
             for (size_t a = 0; a < naddr && !l.more; a++)
                 capped_add(&l, printers_str(json_array_get(addrs, a), "ip"),
@@ -319,8 +314,7 @@ static void endpointslice_ports(struct strbuf *sb, const json_t *slice)
     struct capped_list l = {.sb = sb};
     size_t i;
     json_t *port;
-    json_array_foreach(ju_arr(slice, "ports"), i, port)
-    {
+    json_array_foreach (ju_arr(slice, "ports"), i, port) {
         l.total++;
         if (l.more)
             continue;
@@ -347,10 +341,8 @@ static void endpointslice_endpoints(struct strbuf *sb, const json_t *slice)
     struct capped_list l = {.sb = sb};
     size_t i, a;
     json_t *ep, *addr;
-    json_array_foreach(ju_arr(slice, "endpoints"), i, ep)
-    {
-        json_array_foreach(ju_arr(ep, "addresses"), a, addr)
-        {
+    json_array_foreach (ju_arr(slice, "endpoints"), i, ep) {
+        json_array_foreach (ju_arr(ep, "addresses"), a, addr) {
             l.total++;
             if (!l.more)
                 capped_add(&l, json_is_string(addr) ? json_string_value(addr) : "", 0, false);

@@ -1,8 +1,8 @@
 /*
  * printers: the table of kinds that have a server-side Table printer, the public entry points, and
  * the cell helpers the per-kind files share. The kinds themselves live in network.c (Service,
- * Endpoints, EndpointSlice), workloads.c (Pod, ReplicaSet) and cluster.c (Namespace, Node, Event, Lease).
- * Depends on jansson, strbuf, util and duration; never on HTTP, the store or the clock.
+ * Endpoints, EndpointSlice), workloads.c (Pod, ReplicaSet) and cluster.c (Namespace, Node, Event,
+ * Lease). Depends on jansson, strbuf, util and duration; never on HTTP, the store or the clock.
  */
 #include "printers_private.h"
 

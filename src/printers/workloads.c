@@ -112,8 +112,7 @@ static bool pod_condition_true(const json_t *status, const char *type, bool firs
 {
     size_t i;
     json_t *c;
-    json_array_foreach(ju_arr(status, "conditions"), i, c)
-    {
+    json_array_foreach (ju_arr(status, "conditions"), i, c) {
         if (strcmp(printers_str(c, "type"), type) != 0)
             continue;
         if (strcmp(printers_str(c, "status"), "True") == 0)
@@ -165,8 +164,7 @@ static bool pod_init_containers(const json_t *pod, struct strbuf *reason, struct
     bool initializing = false;
     size_t i;
     json_t *cs;
-    json_array_foreach(ju_arr(status, "initContainerStatuses"), i, cs)
-    {
+    json_array_foreach (ju_arr(status, "initContainerStatuses"), i, cs) {
         const json_t *container = index_find(idx, nspec, printers_str(cs, "name"), true);
         bool restartable = strcmp(printers_str(container, "restartPolicy"), "Always") == 0;
         long long count = restart_count(cs);
@@ -240,16 +238,14 @@ static void pod_status_reason(const json_t *pod, struct strbuf *reason, struct p
 
     size_t i;
     json_t *c;
-    json_array_foreach(ju_arr(status, "conditions"), i, c)
-    {
+    json_array_foreach (ju_arr(status, "conditions"), i, c) {
         if (strcmp(printers_str(c, "type"), "PodScheduled") == 0 &&
             strcmp(printers_str(c, "reason"), "SchedulingGated") == 0)
             set_reason(reason, "SchedulingGated");
     }
 
     sum->total = (long long)json_array_size(ju_arr(spec, "containers"));
-    json_array_foreach(ju_arr(spec, "initContainers"), i, c)
-    {
+    json_array_foreach (ju_arr(spec, "initContainers"), i, c) {
         if (strcmp(printers_str(c, "restartPolicy"), "Always") == 0)
             sum->total++;
     }
@@ -298,8 +294,7 @@ static void readiness_gates(struct strbuf *sb, const json_t *pod)
     struct name_entry *idx = index_by(ju_arr(ju_obj(pod, "status"), "conditions"), "type", &nconds);
     size_t true_count = 0, i;
     json_t *gate;
-    json_array_foreach(gates, i, gate)
-    {
+    json_array_foreach (gates, i, gate) {
         /* The first condition of the gate's type decides. */
         const json_t *c = index_find(idx, nconds, printers_str(gate, "conditionType"), false);
         if (c && strcmp(printers_str(c, "status"), "True") == 0)
@@ -391,8 +386,7 @@ static void join_member(struct strbuf *sb, const json_t *arr, const char *key)
 {
     size_t i;
     json_t *item;
-    json_array_foreach(arr, i, item)
-    {
+    json_array_foreach (arr, i, item) {
         if (i > 0)
             strbuf_addch(sb, ',');
         strbuf_addstr(sb, printers_str(item, key));
@@ -514,8 +508,7 @@ static void format_label_selector(struct strbuf *sb, const json_t *sel)
     const char *key;
     json_t *value;
     if (labels) {
-        json_object_foreach(labels, key, value)
-        {
+        json_object_foreach (labels, key, value) {
             struct requirement *r = &reqs[n++];
             r->key = key;
             r->op = "=";

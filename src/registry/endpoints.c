@@ -13,8 +13,8 @@ static void endpoints_defaults(json_t *obj)
 {
     size_t i, j;
     json_t *subset, *port;
-    json_array_foreach(ju_arr(obj, "subsets"), i, subset) {
-        json_array_foreach(ju_arr(subset, "ports"), j, port) {
+    json_array_foreach (ju_arr(obj, "subsets"), i, subset) {
+        json_array_foreach (ju_arr(subset, "ports"), j, port) {
             if (json_is_object(port) && ju_empty(ju_str(port, "protocol")))
                 json_object_set_new(port, "protocol", json_string("TCP"));
         }

@@ -18,8 +18,7 @@ static void endpointslice_defaults(json_t *obj)
 {
     size_t i;
     json_t *port;
-    json_array_foreach(ju_arr(obj, "ports"), i, port)
-    {
+    json_array_foreach (ju_arr(obj, "ports"), i, port) {
         if (!json_is_object(port))
             continue;
         json_t *name = json_object_get(port, "name");
@@ -35,8 +34,7 @@ static bool uses_for_nodes(const json_t *slice)
 {
     size_t i;
     json_t *ep;
-    json_array_foreach(ju_arr(slice, "endpoints"), i, ep)
-    {
+    json_array_foreach (ju_arr(slice, "endpoints"), i, ep) {
         if (json_object_get(ju_obj(ep, "hints"), "forNodes"))
             return true;
     }
@@ -47,8 +45,7 @@ static void drop_for_nodes(json_t *slice)
 {
     size_t i;
     json_t *ep;
-    json_array_foreach(ju_arr(slice, "endpoints"), i, ep)
-    {
+    json_array_foreach (ju_arr(slice, "endpoints"), i, ep) {
         json_t *hints = ju_obj(ep, "hints");
         if (hints)
             json_object_del(hints, "forNodes");
@@ -60,8 +57,7 @@ static void drop_topology(json_t *slice)
 {
     size_t i;
     json_t *ep;
-    json_array_foreach(ju_arr(slice, "endpoints"), i, ep)
-    {
+    json_array_foreach (ju_arr(slice, "endpoints"), i, ep) {
         if (json_is_object(ep))
             json_object_del(ep, "deprecatedTopology");
     }

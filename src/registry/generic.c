@@ -64,10 +64,14 @@ static const char *obj_name(const json_t *obj)
 static validate_name_fn name_fn(enum reg_name_rule rule)
 {
     switch (rule) {
-    case REG_NAME_DNS1123_LABEL: return validate_name_is_dns_label;
-    case REG_NAME_DNS1035_LABEL: return validate_name_is_dns1035_label;
-    case REG_NAME_PATH_SEGMENT: return validate_name_path_segment;
-    default: return validate_name_is_dns_subdomain;
+    case REG_NAME_DNS1123_LABEL:
+        return validate_name_is_dns_label;
+    case REG_NAME_DNS1035_LABEL:
+        return validate_name_is_dns1035_label;
+    case REG_NAME_PATH_SEGMENT:
+        return validate_name_path_segment;
+    default:
+        return validate_name_is_dns_subdomain;
     }
 }
 
@@ -218,7 +222,8 @@ int registry_admit_namespace(struct registry *reg, const struct reg_req *req, co
     store_obj_unref(ns);
     if (creating && terminating) {
         char *detail = xasprintf("unable to create new content in namespace %s because it is "
-                                 "being terminated", req->ns);
+                                 "being terminated",
+                                 req->ns);
         apierr_forbidden(err, req->res->group, req->res->plural, name, detail);
         free(detail);
         char *cause = xasprintf("namespace %s is being terminated", req->ns);
@@ -296,8 +301,7 @@ static int create_once(struct reg_write *w, const struct reg_kind *kind, struct 
             store_obj_unref(existing);
             free(key);
             finish(kind, w, false);
-            return apierr_already_exists(err, req->res->group, req->res->plural,
-                                         obj_name(w->obj));
+            return apierr_already_exists(err, req->res->group, req->res->plural, obj_name(w->obj));
         }
         res->obj = store_obj_new(key, json_incref(w->obj), 0);
         free(key);
@@ -488,8 +492,8 @@ int registry_update(struct registry *reg, const struct reg_req *req, reg_update_
         bool finished = json_object_get(new_meta, "deletionTimestamp") &&
                         !json_array_size(ju_arr(new_meta, "finalizers")) &&
                         ju_int(new_meta, "deletionGracePeriodSeconds", 0) == 0;
-        struct store_write sw = {.op = STORE_OP_UPDATE, .key = key, .obj = w.obj,
-                                 .expect_rv = cur->rv};
+        struct store_write sw = {
+            .op = STORE_OP_UPDATE, .key = key, .obj = w.obj, .expect_rv = cur->rv};
         if (finished) {
             /* The last finalizer is gone from an object being deleted: it goes now. */
             json_decref(w.obj);
@@ -577,8 +581,9 @@ static bool has_string(const json_t *list, const char *s)
 {
     size_t i;
     json_t *v;
-    json_array_foreach(list, i, v) if (json_is_string(v) && !strcmp(json_string_value(v), s))
-        return true;
+    json_array_foreach (list, i, v)
+        if (json_is_string(v) && !strcmp(json_string_value(v), s))
+            return true;
     return false;
 }
 
@@ -621,9 +626,8 @@ static json_t *deletion_finalizers(const json_t *obj, const json_t *options)
 
 /* Mark cur as being deleted with finalizers fins: 0 with res, 1 on a write race, -1 on err. */
 static int mark_deleting(struct registry *reg, const struct reg_req *req,
-                         const struct reg_kind *kind, const char *key,
-                         const struct store_obj *cur, json_t *fins, struct reg_result *res,
-                         struct apierr *err)
+                         const struct reg_kind *kind, const char *key, const struct store_obj *cur,
+                         json_t *fins, struct reg_result *res, struct apierr *err)
 {
     json_t *obj = json_deep_copy(store_obj_json(cur));
     json_t *meta = meta_of(obj);
@@ -675,8 +679,9 @@ int registry_delete(struct registry *reg, const struct reg_req *req, const json_
         }
         /* Finalizers (the client's, or those the propagation policy asks for) keep the object:
            it is marked as being deleted and goes when the last finalizer is removed. */
-        json_t *fins = kind->flags & REG_OWN_DELETE ? json_array()
-                                                    : deletion_finalizers(store_obj_json(cur), options);
+        json_t *fins = kind->flags & REG_OWN_DELETE
+                           ? json_array()
+                           : deletion_finalizers(store_obj_json(cur), options);
         if (json_array_size(fins)) {
             int marked = mark_deleting(reg, req, kind, key, cur, fins, res, err);
             json_decref(fins);

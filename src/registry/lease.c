@@ -55,7 +55,8 @@ static void validate_lease_spec(struct field_errors *errs, const json_t *spec)
         validate_qualified_name_field(errs, "spec.strategy", strategy);
     }
     if (!ju_empty(ju_str(spec, "preferredHolder")) && ju_empty(strategy))
-        fe_forbidden(errs, "spec.preferredHolder", "may only be specified if `strategy` is defined");
+        fe_forbidden(errs, "spec.preferredHolder",
+                     "may only be specified if `strategy` is defined");
 }
 
 static void lease_validate_create(struct reg_write *w, struct field_errors *errs)

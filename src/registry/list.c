@@ -291,8 +291,8 @@ static const char *field_get(void *ctx, const char *field)
 static bool filter_accepts(void *ctx, const struct store_obj *obj)
 {
     struct reg_filter *f = ctx;
-    if (f->labels &&
-        !label_selector_matches(f->labels, ju_obj(ju_obj(store_obj_json(obj), "metadata"), "labels")))
+    if (f->labels && !label_selector_matches(
+                         f->labels, ju_obj(ju_obj(store_obj_json(obj), "metadata"), "labels")))
         return false;
     if (f->fields) {
         char buf[64];

@@ -25,7 +25,7 @@ void meta_set_type(json_t *obj, const struct api_resource *res)
     json_object_set_new(obj, "apiVersion", json_string(res->group_version));
     const char *key;
     json_t *v;
-    json_object_foreach(copy, key, v) {
+    json_object_foreach (copy, key, v) {
         if (strcmp(key, "kind") && strcmp(key, "apiVersion"))
             json_object_set(obj, key, v);
     }

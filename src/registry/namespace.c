@@ -41,8 +41,8 @@ static void namespace_prepare_create(struct reg_write *w)
     /* generateName: the label is set once the name is known (Canonicalize upstream). */
     const char *name = ju_meta_str(w->obj, "name");
     if (!ju_empty(name))
-        json_object_set_new(ju_ensure_obj(meta_of(w->obj), "labels"),
-                            "kubernetes.io/metadata.name", json_string(name));
+        json_object_set_new(ju_ensure_obj(meta_of(w->obj), "labels"), "kubernetes.io/metadata.name",
+                            json_string(name));
 }
 
 static void namespace_prepare_update(struct reg_write *w)
@@ -71,8 +71,8 @@ static void delete_contents(struct registry *reg, const char *ns)
             struct store_list_result lr;
             store_list(registry_store(reg), &lo, &lr);
             for (size_t i = 0; i < lr.n; i++) {
-                struct reg_req req = {.res = res, .ns = ns,
-                                      .name = ju_meta_str(store_obj_json(lr.items[i]), "name")};
+                struct reg_req req = {
+                    .res = res, .ns = ns, .name = ju_meta_str(store_obj_json(lr.items[i]), "name")};
                 struct reg_result out;
                 struct apierr err;
                 apierr_init(&err);
@@ -119,8 +119,8 @@ static int namespace_begin_delete(struct registry *reg, const struct reg_req *re
         json_decref(term);
         marked = store_obj_ref((struct store_obj *)cur);
     } else {
-        struct store_write sw = {.op = STORE_OP_UPDATE, .key = key, .obj = term,
-                                 .expect_rv = cur->rv};
+        struct store_write sw = {
+            .op = STORE_OP_UPDATE, .key = key, .obj = term, .expect_rv = cur->rv};
         int rc = store_write(registry_store(reg), &sw, &marked, NULL);
         if (rc != STORE_OK) {
             free(key);

@@ -22,8 +22,7 @@ static void normalize_list(json_t *list)
     json_t *v;
     if (!json_is_object(list))
         return;
-    json_object_foreach(list, key, v)
-    {
+    json_object_foreach (list, key, v) {
         char buf[64], out[VALIDATE_QUANTITY_STRLEN];
         const char *s = json_string_value(v);
         if (!s && json_is_integer(v)) {

@@ -63,8 +63,7 @@ static bool mounts_token_path(const json_t *container)
 {
     size_t i;
     json_t *m;
-    json_array_foreach(ju_arr(container, "volumeMounts"), i, m)
-    {
+    json_array_foreach (ju_arr(container, "volumeMounts"), i, m) {
         const char *p = ju_str(m, "mountPath");
         if (p && !strcmp(p, token_mount_path))
             return true;
@@ -102,8 +101,7 @@ static void admit_service_account(json_t *pod)
     bool has_volume = false;
     size_t i;
     json_t *v;
-    json_array_foreach(ju_arr(spec, "volumes"), i, v)
-    {
+    json_array_foreach (ju_arr(spec, "volumes"), i, v) {
         const char *n = ju_str(v, "name");
         if (n && !strncmp(n, "kube-api-access-", 16)) {
             name = xstrdup(n);
@@ -120,8 +118,7 @@ static void admit_service_account(json_t *pod)
     static const char *const lists[] = {"initContainers", "containers"};
     for (size_t l = 0; l < 2; l++) {
         json_t *c;
-        json_array_foreach(ju_arr(spec, lists[l]), i, c)
-        {
+        json_array_foreach (ju_arr(spec, lists[l]), i, c) {
             if (!json_is_object(c) || mounts_token_path(c))
                 continue;
             json_t *mounts = ju_arr(c, "volumeMounts");
@@ -156,8 +153,7 @@ static void admit_default_tolerations(json_t *pod)
     bool tolerated[2] = {false, false};
     size_t i;
     json_t *t;
-    json_array_foreach(tols, i, t)
-    {
+    json_array_foreach (tols, i, t) {
         const char *key = ju_str(t, "key"), *effect = ju_str(t, "effect");
         bool effect_ok = ju_empty(effect) || !strcmp(effect, "NoExecute");
         for (int k = 0; k < 2; k++)
@@ -371,8 +367,7 @@ static void add_warning(struct reg_write *w, const char *text)
         return;
     size_t i;
     json_t *v;
-    json_array_foreach(w->req->warnings, i, v)
-    {
+    json_array_foreach (w->req->warnings, i, v) {
         if (json_is_string(v) && !strcmp(json_string_value(v), text))
             return;
     }

@@ -24,15 +24,9 @@ static const struct reg_kind reg_kind_default = {
 };
 
 static const struct reg_kind *const strategies[] = {
-    &reg_kind_service,
-    &reg_kind_endpoints,
-    &reg_kind_namespace,
-    &reg_kind_pod,
-    &reg_kind_replicaset,
-    &reg_kind_node,
-    &reg_kind_event,
-    &reg_kind_endpointslice,
-    &reg_kind_lease,
+    &reg_kind_service, &reg_kind_endpoints,     &reg_kind_namespace,
+    &reg_kind_pod,     &reg_kind_replicaset,    &reg_kind_node,
+    &reg_kind_event,   &reg_kind_endpointslice, &reg_kind_lease,
 };
 
 const struct reg_kind *registry_kind(const struct api_resource *res)
@@ -149,9 +143,9 @@ static int replace_with(void *ctx, const json_t *cur, json_t **out, struct apier
  * EndpointsAdapter does so for the kubernetes Endpoints and EndpointSlice: the address or the
  * port may have changed since).
  */
-static int ensure(struct registry *reg, const char *group, const char *version,
-                  const char *plural, const char *ns, json_t *obj, bool system,
-                  const char *const *reconciled, struct apierr *err)
+static int ensure(struct registry *reg, const char *group, const char *version, const char *plural,
+                  const char *ns, json_t *obj, bool system, const char *const *reconciled,
+                  struct apierr *err)
 {
     const struct api_resource *res = api_find_resource(reg->api, group, version, plural);
     if (!res) {
@@ -161,8 +155,11 @@ static int ensure(struct registry *reg, const char *group, const char *version,
     char *key = registry_key(res, ns, ju_meta_str(obj, "name"));
     struct store_obj *existing = store_get(reg->store, key);
     free(key);
-    struct reg_req req = {.res = res, .ns = ns, .name = ju_meta_str(obj, "name"),
-                          .user_agent = "kube-apiserver", .system = system};
+    struct reg_req req = {.res = res,
+                          .ns = ns,
+                          .name = ju_meta_str(obj, "name"),
+                          .user_agent = "kube-apiserver",
+                          .system = system};
     if (existing) {
         json_t *want = json_deep_copy(store_obj_json(existing));
         for (size_t i = 0; reconciled && reconciled[i]; i++)
@@ -205,12 +202,11 @@ int registry_bootstrap(struct registry *reg, struct apierr *err)
     /* The kubernetes Service as upstream's kubernetesservice controller writes it (which
        decides what its managedFields say): the first address of the range, SingleStack, port
        443 to our own port. */
-    json_t *svc = json_pack("{s:{s:s,s:{s:s,s:s}},s:{s:[{s:s,s:s,s:i,s:i}],s:s,s:s,s:s}}",
-                            "metadata", "name", "kubernetes", "labels", "component", "apiserver",
-                            "provider", "kubernetes", "spec", "ports", "name", "https",
-                            "protocol", "TCP", "port", 443, "targetPort", reg->cfg.secure_port,
-                            "ipFamilyPolicy", "SingleStack", "sessionAffinity", "None", "type",
-                            "ClusterIP");
+    json_t *svc = json_pack(
+        "{s:{s:s,s:{s:s,s:s}},s:{s:[{s:s,s:s,s:i,s:i}],s:s,s:s,s:s}}", "metadata", "name",
+        "kubernetes", "labels", "component", "apiserver", "provider", "kubernetes", "spec", "ports",
+        "name", "https", "protocol", "TCP", "port", 443, "targetPort", reg->cfg.secure_port,
+        "ipFamilyPolicy", "SingleStack", "sessionAffinity", "None", "type", "ClusterIP");
     const char *first_ip = service_first_ip(reg->services);
     if (first_ip)
         json_object_set_new(json_object_get(svc, "spec"), "clusterIP", json_string(first_ip));
@@ -223,16 +219,16 @@ int registry_bootstrap(struct registry *reg, struct apierr *err)
     bool v6 = strchr(ip, ':') != NULL;
     json_t *ep = json_pack(
         "{s:{s:s,s:{s:s}},s:[{s:[{s:s}],s:[{s:s,s:i,s:s}]}]}", "metadata", "name", "kubernetes",
-        "labels", "endpointslice.kubernetes.io/skip-mirror", "true", "subsets", "addresses",
-        "ip", ip, "ports", "name", "https", "port", reg->cfg.secure_port, "protocol", "TCP");
+        "labels", "endpointslice.kubernetes.io/skip-mirror", "true", "subsets", "addresses", "ip",
+        ip, "ports", "name", "https", "port", reg->cfg.secure_port, "protocol", "TCP");
     static const char *const ep_fields[] = {"subsets", NULL};
     if (ensure(reg, "", "v1", "endpoints", "default", ep, true, ep_fields, err))
         return -1;
-    json_t *slice = json_pack(
-        "{s:{s:s,s:{s:s}},s:s,s:[{s:[s],s:{s:b}}],s:[{s:s,s:s,s:i}]}", "metadata", "name",
-        "kubernetes", "labels", "kubernetes.io/service-name", "kubernetes", "addressType",
-        v6 ? "IPv6" : "IPv4", "endpoints", "addresses", ip, "conditions", "ready", 1, "ports",
-        "name", "https", "protocol", "TCP", "port", reg->cfg.secure_port);
+    json_t *slice =
+        json_pack("{s:{s:s,s:{s:s}},s:s,s:[{s:[s],s:{s:b}}],s:[{s:s,s:s,s:i}]}", "metadata", "name",
+                  "kubernetes", "labels", "kubernetes.io/service-name", "kubernetes", "addressType",
+                  v6 ? "IPv6" : "IPv4", "endpoints", "addresses", ip, "conditions", "ready", 1,
+                  "ports", "name", "https", "protocol", "TCP", "port", reg->cfg.secure_port);
     static const char *const slice_fields[] = {"addressType", "endpoints", "ports", NULL};
     return ensure(reg, "discovery.k8s.io", "v1", "endpointslices", "default", slice, true,
                   slice_fields, err);

@@ -13,9 +13,9 @@
 struct service_state; /* service.c: the ClusterIP and nodePort allocators */
 
 struct registry {
-    struct store *store;          /* borrowed */
-    const struct api *api;        /* borrowed */
-    struct registry_config cfg;   /* strings owned (copied) */
+    struct store *store;            /* borrowed */
+    const struct api *api;          /* borrowed */
+    struct registry_config cfg;     /* strings owned (copied) */
     struct service_state *services; /* owned by service.c */
 };
 

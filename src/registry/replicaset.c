@@ -79,8 +79,7 @@ static void add_warning(struct reg_write *w, const char *text)
         return;
     size_t i;
     json_t *v;
-    json_array_foreach(w->req->warnings, i, v)
-    {
+    json_array_foreach (w->req->warnings, i, v) {
         if (json_is_string(v) && !strcmp(json_string_value(v), text))
             return;
     }

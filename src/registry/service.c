@@ -22,14 +22,14 @@
 #include <stdlib.h>
 #include <string.h>
 
-/* ---- allocator state -------------------------------------------------------------------------- */
+/* ---- allocator state ------------------------------------------------------------------------- */
 
 struct service_state *service_state_new(const struct registry_config *cfg, struct apierr *err)
 {
     struct service_state *st = xcalloc(1, sizeof(*st));
     char *msg = NULL;
-    const char *range = cfg->service_cluster_ip_range ? cfg->service_cluster_ip_range
-                                                      : "10.96.0.0/12";
+    const char *range =
+        cfg->service_cluster_ip_range ? cfg->service_cluster_ip_range : "10.96.0.0/12";
     if (cidr_parse_service_cluster_ip_range(range, &st->ranges, &msg)) {
         apierr_simple(err, APIERR_BAD_REQUEST, "invalid --service-cluster-ip-range: %s",
                       msg ? msg : range);
@@ -38,8 +38,8 @@ struct service_state *service_state_new(const struct registry_config *cfg, struc
         return NULL;
     }
     struct portalloc_range pr;
-    if (portalloc_parse_range(cfg->service_node_port_range ? cfg->service_node_port_range : "",
-                              &pr, &msg)) {
+    if (portalloc_parse_range(cfg->service_node_port_range ? cfg->service_node_port_range : "", &pr,
+                              &msg)) {
         apierr_simple(err, APIERR_BAD_REQUEST, "invalid --service-node-port-range: %s",
                       msg ? msg : "");
         free(msg);
@@ -87,8 +87,8 @@ static json_t *allocation_view(const struct store_obj *o, size_t prefix_len)
     if (spec_at) {
         const char *value = spec_at + sizeof(marker) - 2; /* at the "{" */
         json_error_t jerr;
-        spec = json_loadb(value, (size_t)(o->bytes + o->len - value), JSON_DISABLE_EOF_CHECK,
-                          &jerr);
+        spec =
+            json_loadb(value, (size_t)(o->bytes + o->len - value), JSON_DISABLE_EOF_CHECK, &jerr);
     }
     if (!spec || !slash)
         return json_incref(store_obj_json(o)); /* not as expected: read it all */
@@ -169,8 +169,8 @@ static void service_defaults(json_t *obj)
     if (!strcmp(affinity, "None")) {
         json_object_del(spec, "sessionAffinityConfig");
     } else if (!strcmp(affinity, "ClientIP")) {
-        json_t *timeout = ju_get(ju_obj(ju_obj(spec, "sessionAffinityConfig"), "clientIP"),
-                                 "timeoutSeconds");
+        json_t *timeout =
+            ju_get(ju_obj(ju_obj(spec, "sessionAffinityConfig"), "clientIP"), "timeoutSeconds");
         if (!json_is_integer(timeout))
             json_object_set_new(spec, "sessionAffinityConfig",
                                 json_pack("{s:{s:i}}", "clientIP", "timeoutSeconds", 10800));
@@ -179,7 +179,7 @@ static void service_defaults(json_t *obj)
         json_object_set_new(spec, "type", json_string("ClusterIP"));
     size_t i;
     json_t *port;
-    json_array_foreach(ju_arr(spec, "ports"), i, port) {
+    json_array_foreach (ju_arr(spec, "ports"), i, port) {
         if (!json_is_object(port))
             continue;
         if (ju_empty(ju_str(port, "protocol")))
@@ -188,8 +188,8 @@ static void service_defaults(json_t *obj)
         if (!tp || (json_is_integer(tp) && json_integer_value(tp) == 0) ||
             (json_is_string(tp) && !*json_string_value(tp))) {
             json_t *p = json_object_get(port, "port");
-            json_object_set_new(port, "targetPort", json_is_integer(p) ? json_copy(p)
-                                                                       : json_integer(0));
+            json_object_set_new(port, "targetPort",
+                                json_is_integer(p) ? json_copy(p) : json_integer(0));
         }
     }
     const char *type = ju_str(spec, "type");
@@ -202,15 +202,15 @@ static void service_defaults(json_t *obj)
         if (!json_is_boolean(json_object_get(spec, "allocateLoadBalancerNodePorts")))
             json_object_set_new(spec, "allocateLoadBalancerNodePorts", json_true());
         json_t *ing;
-        json_array_foreach(ju_arr(ju_obj(ju_obj(obj, "status"), "loadBalancer"), "ingress"), i,
-                           ing) {
+        json_array_foreach (ju_arr(ju_obj(ju_obj(obj, "status"), "loadBalancer"), "ingress"), i,
+                            ing) {
             if (!ju_empty(ju_str(ing, "ip")) && !ju_str(ing, "ipMode"))
                 json_object_set_new(ing, "ipMode", json_string("VIP"));
         }
     }
 }
 
-/* ---- hooks ------------------------------------------------------------------------------------ */
+/* ---- hooks ----------------------------------------------------------------------------------- */
 
 static struct service_state *state(struct reg_write *w)
 {
@@ -224,8 +224,8 @@ static int service_begin_create(struct reg_write *w, struct apierr *err)
 
 static int service_begin_update(struct reg_write *w, struct apierr *err)
 {
-    return svc_alloc_update(state(w), w->obj, w->old, w->req->dry_run,
-                            (struct svc_txn **)&w->txn, err);
+    return svc_alloc_update(state(w), w->obj, w->old, w->req->dry_run, (struct svc_txn **)&w->txn,
+                            err);
 }
 
 static void service_finish(struct reg_write *w, bool committed)
@@ -250,7 +250,8 @@ static void service_prepare_create(struct reg_write *w)
 
 static bool same_value(const json_t *a, const json_t *b, const char *key)
 {
-    json_t *x = json_object_get(ju_obj(a, "spec"), key), *y = json_object_get(ju_obj(b, "spec"), key);
+    json_t *x = json_object_get(ju_obj(a, "spec"), key),
+           *y = json_object_get(ju_obj(b, "spec"), key);
     if (!x || !y)
         return x == y;
     return json_equal(x, y);
@@ -300,7 +301,8 @@ static void drop_type_dependent_fields(json_t *svc, const json_t *old)
     if (needs_node_port_type(old) && !needs_node_port_type(svc) && node_ports_subset(svc, old)) {
         size_t i;
         json_t *p;
-        json_array_foreach(ju_arr(spec, "ports"), i, p) json_object_del(p, "nodePort");
+        json_array_foreach (ju_arr(spec, "ports"), i, p)
+            json_object_del(p, "nodePort");
     }
     if (svc_needs_health_check(old) && !svc_needs_health_check(svc) &&
         same_value(old, svc, "healthCheckNodePort"))
@@ -341,15 +343,17 @@ static void add_warning(struct reg_write *w, const char *text)
         return;
     size_t i;
     json_t *v;
-    json_array_foreach(w->req->warnings, i, v) if (!strcmp(json_string_value(v), text)) return;
+    json_array_foreach (w->req->warnings, i, v)
+        if (!strcmp(json_string_value(v), text))
+            return;
     json_array_append_new(w->req->warnings, json_string(text));
 }
 
 static void add_ip_warnings(struct reg_write *w, const char *path, const char *value, bool cidr)
 {
     char *out[2] = {NULL, NULL};
-    size_t n = cidr ? validate_cidr_warnings(path, value, out)
-                    : validate_ip_warnings(path, value, out);
+    size_t n =
+        cidr ? validate_cidr_warnings(path, value, out) : validate_ip_warnings(path, value, out);
     for (size_t i = 0; i < n; i++) {
         add_warning(w, out[i]);
         free(out[i]);
@@ -377,18 +381,18 @@ static void service_warnings(struct reg_write *w)
         if (aff && strcmp(aff, "None"))
             add_warning(w, "spec.SessionAffinity is ignored for headless services");
     } else {
-        json_array_foreach(ju_arr(spec, "clusterIPs"), i, v) {
+        json_array_foreach (ju_arr(spec, "clusterIPs"), i, v) {
             snprintf(path, sizeof(path), "spec.clusterIPs[%zu]", i);
             add_ip_warnings(w, path, json_string_value(v) ?: "", false);
         }
     }
-    json_array_foreach(ju_arr(spec, "externalIPs"), i, v) {
+    json_array_foreach (ju_arr(spec, "externalIPs"), i, v) {
         snprintf(path, sizeof(path), "spec.externalIPs[%zu]", i);
         add_ip_warnings(w, path, json_string_value(v) ?: "", false);
     }
     if (!ju_empty(ju_str(spec, "loadBalancerIP")))
         add_ip_warnings(w, "spec.loadBalancerIP", ju_str(spec, "loadBalancerIP"), false);
-    json_array_foreach(ju_arr(spec, "loadBalancerSourceRanges"), i, v) {
+    json_array_foreach (ju_arr(spec, "loadBalancerSourceRanges"), i, v) {
         snprintf(path, sizeof(path), "spec.loadBalancerSourceRanges[%zu]", i);
         add_ip_warnings(w, path, json_string_value(v) ?: "", true);
     }
@@ -420,9 +424,8 @@ static void service_after_delete(struct registry *reg, const json_t *deleted)
     svc_alloc_release_all(reg->services, deleted);
     /* Upstream deletes the Endpoints of the same name at once, not waiting for the controller. */
     const struct api_resource *ep = api_find_resource(reg->api, "", "v1", "endpoints");
-    struct reg_req req = {.res = ep,
-                          .ns = ju_meta_str(deleted, "namespace"),
-                          .name = ju_meta_str(deleted, "name")};
+    struct reg_req req = {
+        .res = ep, .ns = ju_meta_str(deleted, "namespace"), .name = ju_meta_str(deleted, "name")};
     struct reg_result res;
     struct apierr err;
     apierr_init(&err);

@@ -363,7 +363,7 @@ static int init_ip_families(struct service_state *st, json_t *svc, const json_t 
     return 0;
 }
 
-/* ---- ClusterIPs ------------------------------------------------------------------------------- */
+/* ---- ClusterIPs ------------------------------------------------------------------------------ */
 
 /* Allocate the address of family index fi for slot i of clusterIPs ("" = any). */
 static int alloc_ip(struct svc_txn *t, json_t *svc, size_t slot, const char *fam_name,
@@ -448,8 +448,7 @@ static void release_ip_later(struct svc_txn *t, const char *ip_text)
 }
 
 /* updateClusterIPs: the type-change and dual-stack cases A-D. */
-static int update_cluster_ips(struct svc_txn *t, json_t *svc, const json_t *old,
-                              struct apierr *err)
+static int update_cluster_ips(struct svc_txn *t, json_t *svc, const json_t *old, struct apierr *err)
 {
     if (matching_prefer_dual_stack(svc, old))
         return 0;
@@ -478,13 +477,13 @@ static int update_cluster_ips(struct svc_txn *t, json_t *svc, const json_t *old,
     }
     if (old_n == 2 && new_n == 1) {
         /* D: downgrade: the secondary address goes. */
-        release_ip_later(t, json_string_value(
-                                json_array_get(ju_arr(ju_obj(old, "spec"), "clusterIPs"), 1)));
+        release_ip_later(
+            t, json_string_value(json_array_get(ju_arr(ju_obj(old, "spec"), "clusterIPs"), 1)));
     }
     return 0;
 }
 
-/* ---- nodePorts -------------------------------------------------------------------------------- */
+/* ---- nodePorts ------------------------------------------------------------------------------- */
 
 static bool should_allocate_node_ports(const json_t *svc)
 {
@@ -642,8 +641,7 @@ static size_t collect_node_ports(const json_t *svc, int **out)
 }
 
 /* updateNodePorts */
-static int update_node_ports(struct svc_txn *t, json_t *svc, const json_t *old,
-                             struct apierr *err)
+static int update_node_ports(struct svc_txn *t, json_t *svc, const json_t *old, struct apierr *err)
 {
     int *old_nps, *new_nps;
     size_t n_old = collect_node_ports(old, &old_nps);
@@ -842,7 +840,7 @@ fail:
     return -1;
 }
 
-/* ---- release and restore ---------------------------------------------------------------------- */
+/* ---- release and restore --------------------------------------------------------------------- */
 
 void svc_alloc_release_all(struct service_state *st, const json_t *svc)
 {
@@ -881,8 +879,10 @@ void svc_alloc_restore(struct service_state *st, const json_t *svc, struct strbu
             if (text && !cidr_ip_parse(text, &ip) && (fi = family_index(st, ip.family)) >= 0)
                 rc = ipalloc_allocate(st->ip[fi], &ip);
             if (rc == IPALLOC_ERR_ALLOCATED)
-                strbuf_addf(report, "ClusterIPAlreadyAllocated: %s/%s has %s, held by another "
-                                    "Service\n", ns, name, text);
+                strbuf_addf(report,
+                            "ClusterIPAlreadyAllocated: %s/%s has %s, held by another "
+                            "Service\n",
+                            ns, name, text);
             else if (rc)
                 strbuf_addf(report, "ClusterIPOutOfRange: %s/%s has %s, outside the range\n", ns,
                             name, text ? text : "?");
@@ -896,8 +896,10 @@ void svc_alloc_restore(struct service_state *st, const json_t *svc, struct strbu
         bool repeat = int_in(nps, i, nps[i]); /* TCP and UDP of one port share it */
         int rc = repeat ? 0 : portalloc_allocate(st->ports, nps[i]);
         if (rc == PORTALLOC_ERR_ALLOCATED)
-            strbuf_addf(report, "PortAlreadyAllocated: %s/%s has nodePort %d, held by another "
-                                "Service\n", ns, name, nps[i]);
+            strbuf_addf(report,
+                        "PortAlreadyAllocated: %s/%s has nodePort %d, held by another "
+                        "Service\n",
+                        ns, name, nps[i]);
         else if (rc)
             strbuf_addf(report, "PortOutOfRange: %s/%s has nodePort %d, outside the range\n", ns,
                         name, nps[i]);

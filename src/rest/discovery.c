@@ -58,10 +58,10 @@ static const json_t *raw_subresource(const struct api *api, const struct api_res
     json_t *groups = json_object_get(api->raw, "groups");
     size_t g;
     json_t *jg;
-    json_array_foreach(groups, g, jg) {
+    json_array_foreach (groups, g, jg) {
         size_t r;
         json_t *jr;
-        json_array_foreach(json_object_get(jg, "resources"), r, jr) {
+        json_array_foreach (json_object_get(jg, "resources"), r, jr) {
             if (json_object_get(jr, "verbs") == res->verbs_json)
                 return json_array_get(json_object_get(jr, "subresources"), i);
         }
@@ -74,23 +74,22 @@ static json_t *resource_list(const struct api *api, const struct api_group_versi
     json_t *resources = json_array();
     for (size_t i = 0; i < gv->n_resources; i++) {
         const struct api_resource *res = &gv->resources[i];
-        json_t *r = json_pack("{s:s,s:s,s:b,s:s,s:O}", "name", res->plural, "singularName",
-                              res->singular, "namespaced", res->namespaced, "kind", res->kind,
-                              "verbs", res->verbs_json);
+        json_t *r =
+            json_pack("{s:s,s:s,s:b,s:s,s:O}", "name", res->plural, "singularName", res->singular,
+                      "namespaced", res->namespaced, "kind", res->kind, "verbs", res->verbs_json);
         if (json_array_size(res->short_names))
             json_object_set(r, "shortNames", res->short_names);
         if (json_array_size(res->categories))
             json_object_set(r, "categories", res->categories);
         if (res->storage_version_hash)
-            json_object_set_new(r, "storageVersionHash",
-                                json_string(res->storage_version_hash));
+            json_object_set_new(r, "storageVersionHash", json_string(res->storage_version_hash));
         json_array_append_new(resources, r);
         for (size_t s = 0; s < res->n_subresources; s++) {
             const char *group, *version, *kind;
             subresource_kind(res, raw_subresource(api, res, s), &group, &version, &kind);
             char *name = xasprintf("%s/%s", res->plural, res->subresources[s].name);
-            json_t *sr = json_pack("{s:s,s:s,s:b}", "name", name, "singularName", "",
-                                   "namespaced", res->namespaced);
+            json_t *sr = json_pack("{s:s,s:s,s:b}", "name", name, "singularName", "", "namespaced",
+                                   res->namespaced);
             if (strcmp(kind, res->kind)) {
                 json_object_set_new(sr, "group", json_string(group));
                 json_object_set_new(sr, "version", json_string(version));
@@ -120,11 +119,11 @@ static json_t *aggregated_group(const struct api *api, const char *group)
         json_t *resources = json_array();
         for (size_t i = 0; i < gv->n_resources; i++) {
             const struct api_resource *res = &gv->resources[i];
-            json_t *r = json_pack("{s:s,s:{s:s,s:s,s:s},s:s,s:s,s:O}", "resource", res->plural,
-                                  "responseKind", "group", res->group, "version", res->version,
-                                  "kind", res->kind, "scope",
-                                  res->namespaced ? "Namespaced" : "Cluster", "singularResource",
-                                  res->singular, "verbs", res->verbs_json);
+            json_t *r =
+                json_pack("{s:s,s:{s:s,s:s,s:s},s:s,s:s,s:O}", "resource", res->plural,
+                          "responseKind", "group", res->group, "version", res->version, "kind",
+                          res->kind, "scope", res->namespaced ? "Namespaced" : "Cluster",
+                          "singularResource", res->singular, "verbs", res->verbs_json);
             if (json_array_size(res->short_names))
                 json_object_set(r, "shortNames", res->short_names);
             if (json_array_size(res->categories))
@@ -134,19 +133,18 @@ static json_t *aggregated_group(const struct api *api, const char *group)
                 for (size_t s = 0; s < res->n_subresources; s++) {
                     const char *sg, *sv, *sk;
                     subresource_kind(res, raw_subresource(api, res, s), &sg, &sv, &sk);
-                    json_array_append_new(
-                        subs, json_pack("{s:s,s:{s:s,s:s,s:s},s:O}", "subresource",
-                                        res->subresources[s].name, "responseKind", "group", sg,
-                                        "version", sv, "kind", sk, "verbs",
-                                        res->subresources[s].verbs_json));
+                    json_array_append_new(subs,
+                                          json_pack("{s:s,s:{s:s,s:s,s:s},s:O}", "subresource",
+                                                    res->subresources[s].name, "responseKind",
+                                                    "group", sg, "version", sv, "kind", sk, "verbs",
+                                                    res->subresources[s].verbs_json));
                 }
                 json_object_set_new(r, "subresources", subs);
             }
             json_array_append_new(resources, r);
         }
         json_array_append_new(versions, json_pack("{s:s,s:o,s:s}", "version", gv->version,
-                                                  "resources", resources, "freshness",
-                                                  "Current"));
+                                                  "resources", resources, "freshness", "Current"));
     }
     /* ObjectMeta.name is omitempty: the core group's item has only creationTimestamp. */
     json_t *meta = *group ? json_pack("{s:s,s:n}", "name", group, "creationTimestamp")
@@ -169,11 +167,11 @@ void discovery_build(struct rest_server *srv)
         json_array_append_new(groups, api_group(api, name));
         json_array_append_new(agg_apis, aggregated_group(api, name));
     }
-    srv->doc_apis = json_pack("{s:s,s:s,s:o}", "kind", "APIGroupList", "apiVersion", "v1",
-                              "groups", groups);
-    srv->doc_aggregated_core = json_pack("{s:s,s:s,s:{},s:[o]}", "kind", "APIGroupDiscoveryList",
-                                         "apiVersion", "", "metadata", "items",
-                                         aggregated_group(api, ""));
+    srv->doc_apis =
+        json_pack("{s:s,s:s,s:o}", "kind", "APIGroupList", "apiVersion", "v1", "groups", groups);
+    srv->doc_aggregated_core =
+        json_pack("{s:s,s:s,s:{},s:[o]}", "kind", "APIGroupDiscoveryList", "apiVersion", "",
+                  "metadata", "items", aggregated_group(api, ""));
     srv->doc_aggregated_apis = json_pack("{s:s,s:s,s:{},s:o}", "kind", "APIGroupDiscoveryList",
                                          "apiVersion", "", "metadata", "items", agg_apis);
 }
@@ -216,16 +214,15 @@ void discovery_handle(struct rest_server *srv, const struct rest_request *req,
         /* Built per request: the port is known only once the daemon listens. */
         char *addr = xasprintf("%s:%d", srv->cfg.advertise_address, atomic_load(&srv->port));
         doc = json_pack("{s:s,s:[s],s:[{s:s,s:s}]}", "kind", "APIVersions", "versions", "v1",
-                        "serverAddressByClientCIDRs", "clientCIDR", "0.0.0.0/0",
-                        "serverAddress", addr);
+                        "serverAddressByClientCIDRs", "clientCIDR", "0.0.0.0/0", "serverAddress",
+                        addr);
         free(addr);
         break;
     }
     case ROUTE_APIS:
         doc = json_incref(srv->doc_apis);
         break;
-    case ROUTE_GROUP:
-    {
+    case ROUTE_GROUP: {
         json_t *group = api_group(srv->api, route->gv->group);
         doc = json_pack("{s:s,s:s}", "kind", "APIGroup", "apiVersion", "v1");
         json_object_update(doc, group);

@@ -21,7 +21,8 @@
 #include <stdlib.h>
 #include <string.h>
 
-#define ENDPOINTS_DEPRECATED "v1 Endpoints is deprecated in v1.33+; use discovery.k8s.io/v1 EndpointSlice"
+#define ENDPOINTS_DEPRECATED                                                                       \
+    "v1 Endpoints is deprecated in v1.33+; use discovery.k8s.io/v1 EndpointSlice"
 
 enum field_validation { FV_IGNORE, FV_WARN, FV_STRICT };
 
@@ -33,8 +34,7 @@ struct write_options {
 };
 
 static int parse_write_options(const struct rest_request *req, const char *options_kind,
-                               bool has_validation, struct write_options *wo,
-                               struct apierr *err)
+                               bool has_validation, struct write_options *wo, struct apierr *err)
 {
     struct field_errors errs;
     fe_init(&errs);
@@ -109,8 +109,8 @@ static json_t *decode_body(struct rest_server *srv, const struct rest_request *r
         /* go-yaml's strict decoding objects to repeated keys; Warn passes it on as a warning. */
         char *strict = NULL;
         struct yaml_error yerr;
-        json_t *again = yaml_parse_strict(req->body, req->body_len, CODEC_MAX_DEPTH, &strict,
-                                          &yerr);
+        json_t *again =
+            yaml_parse_strict(req->body, req->body_len, CODEC_MAX_DEPTH, &strict, &yerr);
         json_decref(again);
         if (strict) {
             if (wo->validation == FV_STRICT)
@@ -136,7 +136,7 @@ static json_t *decode_body(struct rest_server *srv, const struct rest_request *r
     }
     size_t i;
     json_t *path;
-    json_array_foreach(rep.unknown, i, path) {
+    json_array_foreach (rep.unknown, i, path) {
         char *text = xasprintf("unknown field \"%s\"", json_string_value(path));
         if (wo->validation == FV_WARN)
             rest_add_warning(resp, text);
@@ -156,7 +156,7 @@ static json_t *decode_body(struct rest_server *srv, const struct rest_request *r
     return canon;
 }
 
-/* ---- answers ---------------------------------------------------------------------------------- */
+/* ---- answers --------------------------------------------------------------------------------- */
 
 static json_t *partial_metadata(const json_t *obj, const char *version)
 {
@@ -168,8 +168,8 @@ static json_t *partial_metadata(const json_t *obj, const char *version)
 }
 
 void rest_respond_object(struct rest_server *srv, const struct rest_request *req,
-                         const struct route *route, const struct codec_choice *choice,
-                         int status, const struct store_obj *obj, struct rest_response *resp)
+                         const struct route *route, const struct codec_choice *choice, int status,
+                         const struct store_obj *obj, struct rest_response *resp)
 {
     (void)srv;
     switch (choice->answer) {
@@ -220,7 +220,7 @@ static void respond_result(struct rest_server *srv, const struct rest_request *r
         rest_respond_doc(choice, res->code, res->answer, resp);
 }
 
-/* ---- the verbs -------------------------------------------------------------------------------- */
+/* ---- the verbs ------------------------------------------------------------------------------- */
 
 static void fill_reg_req(const struct rest_request *req, const struct route *route,
                          struct reg_req *rr, json_t *warnings)
@@ -238,7 +238,8 @@ static void move_warnings(json_t *warnings, struct rest_response *resp)
 {
     size_t i;
     json_t *w;
-    json_array_foreach(warnings, i, w) rest_add_warning(resp, json_string_value(w));
+    json_array_foreach (warnings, i, w)
+        rest_add_warning(resp, json_string_value(w));
 }
 
 static void do_get(struct rest_server *srv, const struct rest_request *req,
@@ -357,8 +358,7 @@ static void do_delete(struct rest_server *srv, const struct rest_request *req,
 }
 
 /* The verb the request asks for, or NULL (405). */
-static const char *verb_of(const struct rest_request *req, const struct route *route,
-                           unsigned *bit)
+static const char *verb_of(const struct rest_request *req, const struct route *route, unsigned *bit)
 {
     bool item = route->name != NULL;
     /* A named GET stays a get whatever ?watch says (requestinfo.go only turns lists into
@@ -462,10 +462,9 @@ void handlers_resource(struct rest_server *srv, const struct rest_request *req,
         goto out;
     }
     bool reads = bit & (API_VERB_GET | API_VERB_LIST | API_VERB_WATCH);
-    int neg = codec_negotiate(req->accept,
-                              CODEC_ALLOW_YAML |
-                                  (reads ? CODEC_ALLOW_TABLE | CODEC_ALLOW_PARTIAL : 0),
-                              &choice, &err);
+    int neg = codec_negotiate(
+        req->accept, CODEC_ALLOW_YAML | (reads ? CODEC_ALLOW_TABLE | CODEC_ALLOW_PARTIAL : 0),
+        &choice, &err);
     /* The route's own wrapper adds the deprecation warning, so the router's refusals above
        (405, 415, and its bare 406) go without it. */
     bool router_406 = neg && err.message && !strcmp(err.message, "406: Not Acceptable");

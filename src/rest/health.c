@@ -14,8 +14,8 @@
 #include <time.h>
 
 /* The Kubernetes release whose API we serve. */
-#define SVC_KUBE_MAJOR "1"
-#define SVC_KUBE_MINOR "33"
+#define SVC_KUBE_MAJOR       "1"
+#define SVC_KUBE_MINOR       "33"
 #define SVC_KUBE_GIT_VERSION "v1.33.0"
 #define SVC_KUBE_GIT_COMMIT  "60a317eadfcb839692a68eab88b2096f4d708f4f" /* v1.33.0's */
 #define SVC_KUBE_GO_VERSION  "go1.24.2"                                 /* what built it */
@@ -46,13 +46,13 @@ static void version(struct rest_response *resp)
        runtime names (the build date is this binary's own). */
     char built[UTIL_RFC3339_LEN];
     build_date(built);
-    json_t *doc = json_pack("{s:s,s:s,s:s,s:s,s:s,s:s,s:s,s:s,s:s,s:s,s:s,s:s,s:s}", "major",
-                            SVC_KUBE_MAJOR, "minor", SVC_KUBE_MINOR, "emulationMajor",
-                            SVC_KUBE_MAJOR, "emulationMinor", SVC_KUBE_MINOR,
-                            "minCompatibilityMajor", "1", "minCompatibilityMinor", "32",
-                            "gitVersion", SVC_KUBE_GIT_VERSION, "gitCommit", SVC_KUBE_GIT_COMMIT,
-                            "gitTreeState", "clean", "buildDate", built, "goVersion",
-                            SVC_KUBE_GO_VERSION, "compiler", "gc", "platform", "linux/amd64");
+    json_t *doc =
+        json_pack("{s:s,s:s,s:s,s:s,s:s,s:s,s:s,s:s,s:s,s:s,s:s,s:s,s:s}", "major", SVC_KUBE_MAJOR,
+                  "minor", SVC_KUBE_MINOR, "emulationMajor", SVC_KUBE_MAJOR, "emulationMinor",
+                  SVC_KUBE_MINOR, "minCompatibilityMajor", "1", "minCompatibilityMinor", "32",
+                  "gitVersion", SVC_KUBE_GIT_VERSION, "gitCommit", SVC_KUBE_GIT_COMMIT,
+                  "gitTreeState", "clean", "buildDate", built, "goVersion", SVC_KUBE_GO_VERSION,
+                  "compiler", "gc", "platform", "linux/amd64");
     rest_respond_json(resp, 200, doc);
     json_decref(doc);
 }
@@ -67,7 +67,8 @@ void health_handle(struct rest_server *srv, const struct rest_request *req,
         return;
     case ROUTE_HEALTH:
         if (!strcmp(route->extra, "readyz") && !atomic_load(&srv->ready)) {
-            respond_text(resp, 500, "[-]svc-apiserver-ready failed: not ready yet\nreadyz check failed\n");
+            respond_text(resp, 500,
+                         "[-]svc-apiserver-ready failed: not ready yet\nreadyz check failed\n");
             return;
         }
         respond_text(resp, 200, "ok");

@@ -131,8 +131,8 @@ static void respond_list(const struct rest_request *req, const struct route *rou
     apierr_init(&err);
     switch (choice->answer) {
     case CODEC_ANSWER_TABLE: {
-        json_t *t = rest_table(res, choice->version, rest_param(req, "includeObject"),
-                               l->items, l->n, true, &err);
+        json_t *t = rest_table(res, choice->version, rest_param(req, "includeObject"), l->items,
+                               l->n, true, &err);
         if (!t) {
             rest_respond_error(resp, &err);
             break;
@@ -155,8 +155,7 @@ static void respond_list(const struct rest_request *req, const struct route *rou
     apierr_release(&err);
 }
 
-static void fill_req(const struct rest_request *req, const struct route *route,
-                     struct reg_req *rr)
+static void fill_req(const struct rest_request *req, const struct route *route, struct reg_req *rr)
 {
     memset(rr, 0, sizeof(*rr));
     rr->res = route->res;
@@ -164,9 +163,8 @@ static void fill_req(const struct rest_request *req, const struct route *route,
     rr->user_agent = req->user_agent;
 }
 
-void list_handle(struct rest_server *srv, const struct rest_request *req,
-                 const struct route *route, const struct codec_choice *choice,
-                 struct rest_response *resp)
+void list_handle(struct rest_server *srv, const struct rest_request *req, const struct route *route,
+                 const struct codec_choice *choice, struct rest_response *resp)
 {
     struct reg_list_opts lo;
     struct reg_req rr;

@@ -26,8 +26,8 @@
 #include <stdlib.h>
 #include <string.h>
 
-#define PATCH_MEDIA_TYPES                                                                         \
-    "application/json-patch+json, application/merge-patch+json, "                                 \
+#define PATCH_MEDIA_TYPES                                                                          \
+    "application/json-patch+json, application/merge-patch+json, "                                  \
     "application/strategic-merge-patch+json, application/apply-patch+yaml"
 
 struct patch_ctx {
@@ -48,10 +48,17 @@ static void patch_error_to(struct apierr *err, const struct patch_error *pe)
 {
     enum apierr_reason reason = APIERR_UNKNOWN_500;
     switch (pe->code) {
-    case 400: reason = APIERR_BAD_REQUEST; break;
-    case 413: reason = APIERR_TOO_LARGE; break;
-    case 422: reason = APIERR_INVALID; break;
-    default: reason = pe->reason && *pe->reason ? APIERR_INTERNAL : APIERR_UNKNOWN_500;
+    case 400:
+        reason = APIERR_BAD_REQUEST;
+        break;
+    case 413:
+        reason = APIERR_TOO_LARGE;
+        break;
+    case 422:
+        reason = APIERR_INVALID;
+        break;
+    default:
+        reason = pe->reason && *pe->reason ? APIERR_INTERNAL : APIERR_UNKNOWN_500;
     }
     apierr_simple(err, reason, "%s", pe->message ? pe->message : "");
     err->has_details = pe->details_empty;
@@ -180,8 +187,8 @@ static json_t *decode_result(struct patch_ctx *pc, json_t *patched, const char *
 static json_t *apply_body(struct patch_ctx *pc, char **strict_errors, struct apierr *err)
 {
     struct yaml_error yerr;
-    json_t *doc = yaml_parse_strict(pc->req->body, pc->req->body_len, CODEC_MAX_DEPTH,
-                                    strict_errors, &yerr);
+    json_t *doc =
+        yaml_parse_strict(pc->req->body, pc->req->body_len, CODEC_MAX_DEPTH, strict_errors, &yerr);
     if (!doc) {
         apierr_simple(err, APIERR_BAD_REQUEST, "error converting YAML to JSON: %s", yerr.text);
         return NULL;
@@ -190,9 +197,10 @@ static json_t *apply_body(struct patch_ctx *pc, char **strict_errors, struct api
         apierr_simple(err, APIERR_BAD_REQUEST,
                       "error unmarshaling JSON: while decoding JSON: json: cannot unmarshal %s "
                       "into Go value of type map[string]interface {}",
-                      json_is_array(doc) ? "array" : json_is_string(doc) ? "string"
-                      : json_is_boolean(doc)                             ? "bool"
-                                                                         : "number");
+                      json_is_array(doc)     ? "array"
+                      : json_is_string(doc)  ? "string"
+                      : json_is_boolean(doc) ? "bool"
+                                             : "number");
         json_decref(doc);
         free(*strict_errors);
         *strict_errors = NULL;
@@ -293,10 +301,9 @@ static int apply_patch(void *ctx, const json_t *cur, json_t **out, struct apierr
             patched = patch_merge_apply(cur, pc->req->body, pc->req->body_len, pc->validation,
                                         &strict, &pe);
         else
-            patched = patch_strategic_apply(cur, pc->req->body, pc->req->body_len,
-                                            schema_definitions(pc->srv->api->schema),
-                                            pc->res->definition, pc->validation, &strict, &repr,
-                                            &pe);
+            patched = patch_strategic_apply(
+                cur, pc->req->body, pc->req->body_len, schema_definitions(pc->srv->api->schema),
+                pc->res->definition, pc->validation, &strict, &repr, &pe);
         if (!patched) {
             patch_error_to(err, &pe);
             goto out;
@@ -316,8 +323,8 @@ void rest_do_patch(struct rest_server *srv, const struct rest_request *req,
                    const struct route *route, const struct codec_choice *choice,
                    struct rest_response *resp, struct apierr *err)
 {
-    struct patch_ctx pc = {.srv = srv, .req = req, .res = route->res, .resp = resp,
-                           .req_name = route->name};
+    struct patch_ctx pc = {
+        .srv = srv, .req = req, .res = route->res, .resp = resp, .req_name = route->name};
     pc.media = codec_media_of(req->content_type);
     if (pc.media != CODEC_MEDIA_JSON_PATCH && pc.media != CODEC_MEDIA_MERGE_PATCH &&
         pc.media != CODEC_MEDIA_STRATEGIC_PATCH && pc.media != CODEC_MEDIA_APPLY_PATCH) {
@@ -388,14 +395,16 @@ void rest_do_patch(struct rest_server *srv, const struct rest_request *req,
     if (registry_update(srv->reg, &rr, apply_patch, &pc, &res, err)) {
         size_t i;
         json_t *w;
-        json_array_foreach(warnings, i, w) rest_add_warning(resp, json_string_value(w));
+        json_array_foreach (warnings, i, w)
+            rest_add_warning(resp, json_string_value(w));
         json_decref(warnings);
         rest_respond_error(resp, err);
         return;
     }
     size_t i;
     json_t *w;
-    json_array_foreach(warnings, i, w) rest_add_warning(resp, json_string_value(w));
+    json_array_foreach (warnings, i, w)
+        rest_add_warning(resp, json_string_value(w));
     json_decref(warnings);
     rest_respond_object(srv, req, route, choice, pc.created ? 201 : 200, res.obj, resp);
     reg_result_release(&res);

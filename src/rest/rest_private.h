@@ -16,12 +16,12 @@ struct rest_server {
     const struct api *api;         /* borrowed */
     struct rest_server_config cfg; /* advertise_address owned */
     atomic_bool ready;
-    atomic_int port;               /* the bound port */
-    struct watch_hub *watch;       /* owned */
+    atomic_int port;         /* the bound port */
+    struct watch_hub *watch; /* owned */
     /* Discovery documents, built once at start (the API never changes while we run). */
-    json_t *doc_apis;             /* APIGroupList */
-    json_t *doc_aggregated_core;  /* APIGroupDiscoveryList for /api (version set per request) */
-    json_t *doc_aggregated_apis;  /* ... for /apis */
+    json_t *doc_apis;            /* APIGroupList */
+    json_t *doc_aggregated_core; /* APIGroupDiscoveryList for /api (version set per request) */
+    json_t *doc_aggregated_apis; /* ... for /apis */
 };
 
 /* discovery.c */
@@ -39,9 +39,8 @@ void handlers_resource(struct rest_server *srv, const struct rest_request *req,
                        const struct route *route, struct rest_response *resp);
 
 /* list.c: list and deletecollection answers */
-void list_handle(struct rest_server *srv, const struct rest_request *req,
-                 const struct route *route, const struct codec_choice *choice,
-                 struct rest_response *resp);
+void list_handle(struct rest_server *srv, const struct rest_request *req, const struct route *route,
+                 const struct codec_choice *choice, struct rest_response *resp);
 void list_delete_collection(struct rest_server *srv, const struct rest_request *req,
                             const struct route *route, struct rest_response *resp);
 
@@ -56,16 +55,14 @@ void rest_do_patch(struct rest_server *srv, const struct rest_request *req,
                    const struct route *route, const struct codec_choice *choice,
                    struct rest_response *resp, struct apierr *err);
 /* scale.c: the scale subresource (GET, PUT, PATCH) of a kind with spec.replicas. */
-void rest_scale(struct rest_server *srv, const struct rest_request *req,
-                const struct route *route, const struct codec_choice *choice,
-                struct rest_response *resp);
+void rest_scale(struct rest_server *srv, const struct rest_request *req, const struct route *route,
+                const struct codec_choice *choice, struct rest_response *resp);
 
 /* table.c: a meta.k8s.io Table of objs (version "v1" or "v1beta1"), rows built by the printers
    module; includeObject is the query value (NULL: Metadata). NULL with a 400 in err. */
 struct store_obj;
 json_t *rest_table(const struct api_resource *res, const char *version, const char *include_object,
-                   struct store_obj *const *objs, size_t n, bool with_columns,
-                   struct apierr *err);
+                   struct store_obj *const *objs, size_t n, bool with_columns, struct apierr *err);
 
 /* Shared answer helpers (server.c). */
 /* Go's boolean query parameter: anything but "0" and "false" (any case) is true; NULL false. */
@@ -76,8 +73,8 @@ void rest_add_warning(struct rest_response *resp, const char *text);
 /* Write obj in the negotiated form (JSON bytes as stored, YAML, Table, partial metadata). */
 struct store_obj;
 void rest_respond_object(struct rest_server *srv, const struct rest_request *req,
-                         const struct route *route, const struct codec_choice *choice,
-                         int status, const struct store_obj *obj, struct rest_response *resp);
+                         const struct route *route, const struct codec_choice *choice, int status,
+                         const struct store_obj *obj, struct rest_response *resp);
 /* Write a JSON document (a Status, a list) in the negotiated form: JSON or YAML. */
 void rest_respond_doc(const struct codec_choice *choice, int status, const json_t *doc,
                       struct rest_response *resp);

@@ -32,8 +32,8 @@ static json_t *scale_of(const json_t *obj)
     char *selector = sel ? label_selector_string(sel) : xstrdup("");
     label_selector_free(sel);
     free(msg);
-    json_t *status = json_pack("{s:I}", "replicas",
-                               (json_int_t)ju_int(ju_obj(obj, "status"), "replicas", 0));
+    json_t *status =
+        json_pack("{s:I}", "replicas", (json_int_t)ju_int(ju_obj(obj, "status"), "replicas", 0));
     if (*selector)
         json_object_set_new(status, "selector", json_string(selector));
     free(selector);
@@ -106,13 +106,14 @@ static int scale_update(void *vctx, const json_t *cur, json_t **out, struct apie
     return 0;
 }
 
-void rest_scale(struct rest_server *srv, const struct rest_request *req,
-                const struct route *route, const struct codec_choice *choice,
-                struct rest_response *resp)
+void rest_scale(struct rest_server *srv, const struct rest_request *req, const struct route *route,
+                const struct codec_choice *choice, struct rest_response *resp)
 {
     struct apierr err;
     apierr_init(&err);
-    struct reg_req rr = {.res = route->res, .ns = route->ns, .name = route->name,
+    struct reg_req rr = {.res = route->res,
+                         .ns = route->ns,
+                         .name = route->name,
                          .user_agent = req->user_agent,
                          .field_manager = rest_param(req, "fieldManager")};
     for (size_t i = 0; i < req->n_params; i++)
@@ -125,8 +126,8 @@ void rest_scale(struct rest_server *srv, const struct rest_request *req,
         rc = registry_get(srv->reg, &rr, &res, &err);
     } else {
         if (!strcmp(req->method, "PUT")) {
-            ctx.put_body = codec_decode_object(req->content_type, req->body, req->body_len,
-                                               "Scale", "autoscaling/v1", &err);
+            ctx.put_body = codec_decode_object(req->content_type, req->body, req->body_len, "Scale",
+                                               "autoscaling/v1", &err);
             if (!ctx.put_body) {
                 rest_respond_error(resp, &err);
                 apierr_release(&err);

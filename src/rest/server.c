@@ -55,7 +55,9 @@ void rest_add_warning(struct rest_response *resp, const char *text)
     /* kubectl de-duplicates too, but a server should not repeat itself. */
     size_t i;
     json_t *w;
-    json_array_foreach(resp->warnings, i, w) if (!strcmp(json_string_value(w), text)) return;
+    json_array_foreach (resp->warnings, i, w)
+        if (!strcmp(json_string_value(w), text))
+            return;
     json_array_append_new(resp->warnings, json_string(text));
 }
 
@@ -100,8 +102,8 @@ struct rest_server *rest_server_new(struct registry *reg, const struct rest_serv
     struct rest_server *srv = xcalloc(1, sizeof(*srv));
     srv->reg = reg;
     srv->api = registry_api(reg);
-    srv->cfg.advertise_address = xstrdup(cfg->advertise_address ? cfg->advertise_address
-                                                                : "127.0.0.1");
+    srv->cfg.advertise_address =
+        xstrdup(cfg->advertise_address ? cfg->advertise_address : "127.0.0.1");
     srv->cfg.port = cfg->port;
     atomic_init(&srv->ready, false);
     atomic_init(&srv->port, cfg->port);

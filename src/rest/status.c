@@ -99,8 +99,7 @@ static char *quoted(const char *s)
     return fe_quote(s ? s : "");
 }
 
-static void set_details(struct apierr *err, const char *group, const char *kind,
-                        const char *name)
+static void set_details(struct apierr *err, const char *group, const char *kind, const char *name)
 {
     err->has_details = true;
     err->group = dup_or_null(group);
@@ -121,8 +120,7 @@ static int resource_error(struct apierr *err, enum apierr_reason reason, const c
     return -1;
 }
 
-int apierr_not_found(struct apierr *err, const char *group, const char *resource,
-                     const char *name)
+int apierr_not_found(struct apierr *err, const char *group, const char *resource, const char *name)
 {
     return resource_error(err, APIERR_NOT_FOUND, group, resource, name, "not found");
 }
@@ -143,8 +141,8 @@ int apierr_generate_name_conflict(struct apierr *err, const char *group, const c
     return -1;
 }
 
-int apierr_conflict(struct apierr *err, const char *group, const char *resource,
-                    const char *name, const char *detail)
+int apierr_conflict(struct apierr *err, const char *group, const char *resource, const char *name,
+                    const char *detail)
 {
     apierr_release(err);
     char *qr = qualified(group, resource), *qn = quoted(name);
@@ -156,8 +154,8 @@ int apierr_conflict(struct apierr *err, const char *group, const char *resource,
     return -1;
 }
 
-int apierr_forbidden(struct apierr *err, const char *group, const char *resource,
-                     const char *name, const char *detail)
+int apierr_forbidden(struct apierr *err, const char *group, const char *resource, const char *name,
+                     const char *detail)
 {
     apierr_release(err);
     char *qr = qualified(group, resource);
@@ -278,8 +276,9 @@ int apierr_generic_response(struct apierr *err, int code, const char *group, con
         {429, APIERR_TOO_MANY_REQUESTS,
          "the server has received too many requests and has asked us to try again later"},
         {503, APIERR_SERVICE_UNAVAILABLE, "the server is currently unable to handle the request"},
-        {504, APIERR_TIMEOUT, "the server was unable to return a response in the time allotted, "
-                              "but may still be processing the request"},
+        {504, APIERR_TIMEOUT,
+         "the server was unable to return a response in the time allotted, "
+         "but may still be processing the request"},
     };
     apierr_release(err);
     const char *msg = server_message ? server_message : "";
@@ -302,7 +301,8 @@ int apierr_generic_response(struct apierr *err, int code, const char *group, con
     if (!err->message) {
         char *q = quoted(msg);
         err->message = xasprintf("an error on the server (%s) has prevented the request from "
-                                 "succeeding", q);
+                                 "succeeding",
+                                 q);
         free(q);
     }
     set_details(err, group, kind, name);

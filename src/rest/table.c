@@ -29,7 +29,8 @@ static int parse_include(const char *v, enum include_object *out, struct apierr 
         char *q = fe_quote(v);
         apierr_simple(err, APIERR_BAD_REQUEST,
                       "Unable to convert to Table as requested: includeObject: Invalid value: %s: "
-                      "must be 'Metadata', 'Object', 'None', or empty", q);
+                      "must be 'Metadata', 'Object', 'None', or empty",
+                      q);
         free(q);
         return -1;
     }

@@ -1199,7 +1199,8 @@ static const char **sorted_keys(const json_t *obj, size_t *n)
     json_t *v;
 
     *n = 0;
-    json_object_foreach((json_t *)obj, k, v) keys[(*n)++] = k;
+    json_object_foreach ((json_t *)obj, k, v)
+        keys[(*n)++] = k;
     selector_sort_strings((char **)keys, *n);
     return keys;
 }
@@ -1337,8 +1338,8 @@ char *label_selector_format_map(const json_t *map)
         return xstrdup("<none>");
     /* Set.String sorts the whole "key=value" strings, not the keys: "a-b=1" comes before "a=1" */
     pairs = xcalloc(json_object_size(map), sizeof(*pairs));
-    json_object_foreach((json_t *)map, k, v) pairs[n++] =
-        xasprintf("%s=%s", k, json_str_or_empty(v));
+    json_object_foreach ((json_t *)map, k, v)
+        pairs[n++] = xasprintf("%s=%s", k, json_str_or_empty(v));
     selector_sort_strings(pairs, n);
     strbuf_init(&sb, STRBUF_NO_LIMIT);
     for (size_t i = 0; i < n; i++) {

@@ -44,8 +44,8 @@ struct store {
     } listeners[STORE_MAX_LISTENERS];
     /* Atomic: with a backend the log's thread calls the listeners while start-up adds some. */
     atomic_size_t n_listeners;
-    char *trim_key;         /* where the last tree sweep of the map stopped (owned), or NULL */
-    size_t trim_event;      /* where the last sweep of the event log stopped */
+    char *trim_key;           /* where the last tree sweep of the map stopped (owned), or NULL */
+    size_t trim_event;        /* where the last sweep of the event log stopped */
     struct store_backend *be; /* NULL: memory only */
     struct fileio *io;        /* the backend's directory */
     bool owns_io;
@@ -588,8 +588,8 @@ static void trim_trees(struct store *st, struct dead_trees *dead)
         st->trim_key = xstrdup(skiplist_node_key(it));
         it = skiplist_next(it);
     }
-    for (steps = 0; steps < TRIM_STEPS && st->log.len &&
-                    atomic_load(&trees_kept) > STORE_TREE_BUDGET;
+    for (steps = 0;
+         steps < TRIM_STEPS && st->log.len && atomic_load(&trees_kept) > STORE_TREE_BUDGET;
          steps++) {
         st->trim_event = (st->trim_event + 1) % st->log.len;
         const struct store_event *ev = eventlog_at(&st->log, st->trim_event);

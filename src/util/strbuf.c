@@ -123,19 +123,28 @@ static int add_json_string(struct strbuf *sb, const char *s)
         unsigned char c = *p;
         if (c >= 0x20 && c != '"' && c != '\\')
             continue;
-        if (p > (const unsigned char *)run &&
-            strbuf_add(sb, run, (size_t)((const char *)p - run)))
+        if (p > (const unsigned char *)run && strbuf_add(sb, run, (size_t)((const char *)p - run)))
             return STRBUF_TOO_BIG;
         if (c == '\0')
             break;
         char esc[7] = {'\\', 0};
         size_t n = 2;
         switch (c) {
-        case '"': esc[1] = '"'; break;
-        case '\\': esc[1] = '\\'; break;
-        case '\n': esc[1] = 'n'; break;
-        case '\t': esc[1] = 't'; break;
-        case '\r': esc[1] = 'r'; break;
+        case '"':
+            esc[1] = '"';
+            break;
+        case '\\':
+            esc[1] = '\\';
+            break;
+        case '\n':
+            esc[1] = 'n';
+            break;
+        case '\t':
+            esc[1] = 't';
+            break;
+        case '\r':
+            esc[1] = 'r';
+            break;
         default:
             memcpy(esc, "\\u00", 4);
             esc[4] = hex[c >> 4];

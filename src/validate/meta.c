@@ -60,8 +60,7 @@ void validate_labels(struct field_errors *errs, const char *path, const json_t *
     json_t *value;
     if (!json_is_object(labels))
         return;
-    json_object_foreach((json_t *)labels, key, value)
-    {
+    json_object_foreach ((json_t *)labels, key, value) {
         validate_qualified_name_field(errs, path, key);
         validate_label_value_field(errs, path, item_str(value));
     }
@@ -98,8 +97,7 @@ void validate_annotations(struct field_errors *errs, const char *path, const jso
     size_t total = 0;
     if (!json_is_object(annotations))
         return;
-    json_object_foreach((json_t *)annotations, key, value)
-    {
+    json_object_foreach ((json_t *)annotations, key, value) {
         /* Keys are qualified names in any case: checked lowercased, reported as written. */
         struct validate_msgs msgs;
         char *lower = go_to_lower(key);

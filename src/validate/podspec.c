@@ -79,8 +79,7 @@ static void validate_volumes(struct podctx *pc, const json_t *volumes)
 {
     size_t i;
     json_t *vol;
-    json_array_foreach(volumes, i, vol)
-    {
+    json_array_foreach (volumes, i, vol) {
         struct field_errors el;
         fe_init(&el);
         char *idx = wl_pathf("%s.volumes[%zu]", pc->base, i), *name_path = wl_pathf("%s.name", idx);
@@ -122,8 +121,7 @@ static void validate_container_ports(struct field_errors *errs, const char *path
     json_t *names = json_object();
     size_t i;
     json_t *p;
-    json_array_foreach(ports, i, p)
-    {
+    json_array_foreach (ports, i, p) {
         char *idx = wl_pathf("%s.ports[%zu]", path, i);
         char *sub = NULL;
         const char *name = sv(p, "name");
@@ -187,8 +185,7 @@ static void validate_env(struct field_errors *errs, const char *path, const json
 {
     size_t i;
     json_t *ev;
-    json_array_foreach(env, i, ev)
-    {
+    json_array_foreach (env, i, ev) {
         char *idx = wl_pathf("%s.env[%zu]", path, i), *np = wl_pathf("%s.name", idx);
         const char *name = sv(ev, "name");
         if (!*name)
@@ -249,8 +246,7 @@ static void validate_env_from(struct field_errors *errs, const char *path, const
     size_t i;
     json_t *ev;
     char *lp = wl_pathf("%s.envFrom", path);
-    json_array_foreach(list, i, ev)
-    {
+    json_array_foreach (list, i, ev) {
         const char *prefix = sv(ev, "prefix");
         if (*prefix) {
             char *p = wl_pathf("%s[%zu].prefix", lp, i);
@@ -284,8 +280,7 @@ static void validate_volume_mounts(struct podctx *pc, const char *path, const js
     json_t *paths = json_object();
     size_t i;
     json_t *m;
-    json_array_foreach(mounts, i, m)
-    {
+    json_array_foreach (mounts, i, m) {
         char *idx = wl_pathf("%s.volumeMounts[%zu]", path, i);
         char *np = wl_pathf("%s.name", idx), *mp = wl_pathf("%s.mountPath", idx);
         const char *name = sv(m, "name"), *mount = sv(m, "mountPath");
@@ -429,8 +424,7 @@ static void validate_resources(struct field_errors *errs, const char *path, cons
         const json_t *list = ju_get(res, lists[l]);
         if (!json_is_object(list))
             continue;
-        json_object_foreach((json_t *)list, key, v)
-        {
+        json_object_foreach ((json_t *)list, key, v) {
             compute |= !strcmp(key, "cpu") || !strcmp(key, "memory");
             huge |= is_hugepages(key);
         }
@@ -598,8 +592,7 @@ static void host_port_conflicts(struct field_errors *errs, const char *list_path
         const json_t *c = json_array_get(containers, ci);
         size_t pi;
         json_t *port;
-        json_array_foreach(ju_arr(c, "ports"), pi, port)
-        {
+        json_array_foreach (ju_arr(c, "ports"), pi, port) {
             long long hp = ju_int(port, "hostPort", 0);
             if (!hp)
                 continue;
@@ -629,8 +622,7 @@ static void validate_containers(struct podctx *pc, const json_t *spec, long long
     json_t *names = json_object();
     size_t i;
     json_t *c;
-    json_array_foreach(list, i, c)
-    {
+    json_array_foreach (list, i, c) {
         char *path = wl_pathf("%s[%zu]", list_path, i);
         validate_container_common(pc, path, c);
         const char *name = sv(c, "name");
@@ -666,12 +658,11 @@ static void validate_init_containers(struct podctx *pc, const json_t *spec, long
     json_t *names = json_object();
     size_t i;
     json_t *c;
-    json_array_foreach(ju_arr(spec, "containers"), i, c)
+    json_array_foreach (ju_arr(spec, "containers"), i, c)
         json_object_set_new(names, sv(c, "name"), json_true());
     const json_t *list = ju_get(spec, "initContainers");
     char *list_path = wl_pathf("%s.initContainers", pc->base);
-    json_array_foreach(list, i, c)
-    {
+    json_array_foreach (list, i, c) {
         char *path = wl_pathf("%s[%zu]", list_path, i);
         validate_container_common(pc, path, c);
         const char *rp = ju_str(c, "restartPolicy");
@@ -724,8 +715,7 @@ void wl_tolerations(struct field_errors *errs, const char *path, const json_t *t
 {
     size_t i;
     json_t *t;
-    json_array_foreach(tols, i, t)
-    {
+    json_array_foreach (tols, i, t) {
         char *idx = wl_pathf("%s[%zu]", path, i);
         char *kp = wl_pathf("%s.key", idx), *op = wl_pathf("%s.operator", idx);
         char *ep = wl_pathf("%s.effect", idx);
@@ -812,8 +802,7 @@ static void validate_security_context(const struct podctx *pc, const json_t *spe
     sc_range(pc, "securityContext.runAsGroup", ju_get(sc, "runAsGroup"));
     size_t i;
     json_t *g;
-    json_array_foreach(ju_arr(sc, "supplementalGroups"), i, g)
-    {
+    json_array_foreach (ju_arr(sc, "supplementalGroups"), i, g) {
         char *p = wl_pathf("%s.securityContext.supplementalGroups[%zu]", pc->base, i);
         id_range(pc->errs, p, g);
         free(p);
@@ -860,15 +849,15 @@ static void validate_dns_config(const struct podctx *pc, const json_t *spec)
     free(p);
     size_t i;
     json_t *s;
-    json_array_foreach(ns, i, s)
-    {
+    json_array_foreach (ns, i, s) {
         p = wl_pathf("%s.nameservers[%zu]", base, i);
         validate_ip_strict_field(errs, p, item_str(s));
         free(p);
     }
     const json_t *searches = ju_get(cfg, "searches");
     size_t total = 0;
-    json_array_foreach(searches, i, s) total += strlen(item_str(s)) + (i ? 1 : 0);
+    json_array_foreach (searches, i, s)
+        total += strlen(item_str(s)) + (i ? 1 : 0);
     p = wl_pathf("%s.searches", base);
     if (alen(searches) > 32 || total > 2048) {
         char *v = fe_json_strings(searches);
@@ -881,8 +870,7 @@ static void validate_dns_config(const struct podctx *pc, const json_t *spec)
         free(v);
     }
     free(p);
-    json_array_foreach(searches, i, s)
-    {
+    json_array_foreach (searches, i, s) {
         /* RelaxedDNSSearchValidation (beta, on in 1.33): "." alone and underscores pass. */
         const char *v = item_str(s);
         if (!strcmp(v, "."))
@@ -908,8 +896,7 @@ static void validate_dns_config(const struct podctx *pc, const json_t *spec)
         free(under);
     }
     json_t *o;
-    json_array_foreach(ju_arr(cfg, "options"), i, o)
-    {
+    json_array_foreach (ju_arr(cfg, "options"), i, o) {
         if (ju_empty(ju_str(o, "name"))) {
             p = wl_pathf("%s.options[%zu]", base, i);
             fe_required(errs, p, "must not be empty");
@@ -947,10 +934,8 @@ static void validate_pod_spec(struct podctx *pc, const json_t *spec)
     size_t i, j;
     json_t *v, *port;
     if (ju_bool(spec, "hostNetwork", false)) {
-        json_array_foreach(ju_arr(spec, "containers"), i, v)
-        {
-            json_array_foreach(ju_arr(v, "ports"), j, port)
-            {
+        json_array_foreach (ju_arr(spec, "containers"), i, v) {
+            json_array_foreach (ju_arr(v, "ports"), j, port) {
                 long long hp = ju_int(port, "hostPort", 0), cp = ju_int(port, "containerPort", 0);
                 if ((pc->pod || hp) && hp != cp) {
                     p = wl_pathf("%s.containers[%zu].ports[%zu].hostPort", pc->base, i, j);
@@ -972,15 +957,13 @@ static void validate_pod_spec(struct podctx *pc, const json_t *spec)
     free(p);
     validate_security_context(pc, spec);
     validate_dns_config(pc, spec);
-    json_array_foreach(ju_arr(spec, "readinessGates"), i, v)
-    {
+    json_array_foreach (ju_arr(spec, "readinessGates"), i, v) {
         p = wl_pathf("%s.readinessGates[%zu].conditionType", pc->base, i);
         validate_qualified_name_field(errs, p, sv(v, "conditionType"));
         free(p);
     }
     json_t *gates = json_object();
-    json_array_foreach(ju_arr(spec, "schedulingGates"), i, v)
-    {
+    json_array_foreach (ju_arr(spec, "schedulingGates"), i, v) {
         p = wl_pathf("%s.schedulingGates[%zu]", pc->base, i);
         validate_qualified_name_field(errs, p, sv(v, "name"));
         if (json_object_get(gates, sv(v, "name")))
@@ -1018,14 +1001,12 @@ static void validate_pod_spec(struct podctx *pc, const json_t *spec)
     }
     wl_tolerations(errs, p = at(pc, "tolerations"), ju_get(spec, "tolerations"));
     free(p);
-    json_array_foreach(ju_arr(spec, "hostAliases"), i, v)
-    {
+    json_array_foreach (ju_arr(spec, "hostAliases"), i, v) {
         p = wl_pathf("%s.hostAliases[%zu].ip", pc->base, i);
         validate_ip_strict_field(errs, p, sv(v, "ip"));
         free(p);
         json_t *h;
-        json_array_foreach(ju_arr(v, "hostnames"), j, h)
-        {
+        json_array_foreach (ju_arr(v, "hostnames"), j, h) {
             p = wl_pathf("%s.hostAliases[%zu].hostnames[%zu]", pc->base, i, j);
             validate_dns1123_subdomain_field(errs, p, item_str(h));
             free(p);

@@ -42,8 +42,7 @@ static void default_resource_list(json_t *list)
     json_t *v;
     if (!json_is_object(list))
         return;
-    json_object_foreach(list, key, v)
-    {
+    json_object_foreach (list, key, v) {
         char buf[64], out[VALIDATE_QUANTITY_STRLEN];
         const char *s = wl_quantity_text(v, buf);
         if (s && !validate_quantity_normalize(s, out, NULL))
@@ -140,15 +139,15 @@ static void default_container(json_t *c, bool host_network)
     set_default_str(c, "terminationMessagePolicy", "File");
     size_t i;
     json_t *v;
-    json_array_foreach(ju_arr(c, "ports"), i, v)
-    {
+    json_array_foreach (ju_arr(c, "ports"), i, v) {
         set_default_str(v, "protocol", "TCP");
         /* SetDefaults_Pod: with host networking every container port is a host port. */
         if (host_network && json_is_object(v) && !ju_int(v, "hostPort", 0) &&
             json_is_integer(ju_get(v, "containerPort")))
             json_object_set(v, "hostPort", ju_get(v, "containerPort"));
     }
-    json_array_foreach(ju_arr(c, "env"), i, v) default_field_ref(ju_obj(v, "valueFrom"));
+    json_array_foreach (ju_arr(c, "env"), i, v)
+        default_field_ref(ju_obj(v, "valueFrom"));
     default_resources(ju_obj(c, "resources"));
     default_probe(ju_obj(c, "livenessProbe"));
     default_probe(ju_obj(c, "readinessProbe"));
@@ -168,8 +167,7 @@ static void default_requests_from_limits(json_t *c)
     json_t *req = ju_ensure_obj(res, "requests");
     const char *key;
     json_t *v;
-    json_object_foreach(limits, key, v)
-    {
+    json_object_foreach (limits, key, v) {
         if (!json_object_get(req, key))
             json_object_set(req, key, v);
     }
@@ -219,7 +217,8 @@ static void default_items_field_refs(json_t *holder)
 {
     size_t i;
     json_t *it;
-    json_array_foreach(ju_arr(holder, "items"), i, it) default_field_ref(it);
+    json_array_foreach (ju_arr(holder, "items"), i, it)
+        default_field_ref(it);
 }
 
 static void default_volume(json_t *vol)
@@ -246,8 +245,7 @@ static void default_volume(json_t *vol)
         set_default_ptr_int(proj, "defaultMode", 420);
         size_t i;
         json_t *src;
-        json_array_foreach(ju_arr(proj, "sources"), i, src)
-        {
+        json_array_foreach (ju_arr(proj, "sources"), i, src) {
             default_items_field_refs(ju_obj(src, "downwardAPI"));
             set_default_ptr_int(ju_obj(src, "serviceAccountToken"), "expirationSeconds", 3600);
         }
@@ -274,8 +272,10 @@ void validate_default_pod_spec(json_t *spec, bool pod)
     size_t i;
     json_t *v;
     if (pod) {
-        json_array_foreach(ju_arr(spec, "containers"), i, v) default_requests_from_limits(v);
-        json_array_foreach(ju_arr(spec, "initContainers"), i, v) default_requests_from_limits(v);
+        json_array_foreach (ju_arr(spec, "containers"), i, v)
+            default_requests_from_limits(v);
+        json_array_foreach (ju_arr(spec, "initContainers"), i, v)
+            default_requests_from_limits(v);
         json_t *esl = ju_get(spec, "enableServiceLinks");
         if (!json_is_boolean(esl))
             json_object_set_new(spec, "enableServiceLinks", json_true());
@@ -286,10 +286,11 @@ void validate_default_pod_spec(json_t *spec, bool pod)
         json_object_set_new(spec, "securityContext", json_object());
     set_default_ptr_int(spec, "terminationGracePeriodSeconds", 30);
     set_default_str(spec, "schedulerName", "default-scheduler");
-    json_array_foreach(ju_arr(spec, "volumes"), i, v) default_volume(v);
+    json_array_foreach (ju_arr(spec, "volumes"), i, v)
+        default_volume(v);
     bool host_network = pod && ju_bool(spec, "hostNetwork", false);
     for (size_t l = 0; l < N_OF(lists); l++)
-        json_array_foreach(ju_arr(spec, lists[l]), i, v)
+        json_array_foreach (ju_arr(spec, lists[l]), i, v)
             default_container(v, host_network && l < 2);
     default_resource_list(ju_obj(spec, "overhead"));
     default_resources(ju_obj(spec, "resources"));
@@ -325,8 +326,7 @@ static void qos_add(const json_t *list, i128 *sum, bool *has, bool *found)
     json_t *v;
     if (!json_is_object(list))
         return;
-    json_object_foreach((json_t *)list, key, v)
-    {
+    json_object_foreach ((json_t *)list, key, v) {
         int r = qos_resource(key);
         char buf[64];
         const char *s = wl_quantity_text(v, buf);
@@ -351,8 +351,7 @@ const char *validate_pod_qos_class(const json_t *spec)
     for (size_t l = 0; l < N_OF(lists); l++) {
         size_t i;
         json_t *c;
-        json_array_foreach(ju_arr(spec, lists[l]), i, c)
-        {
+        json_array_foreach (ju_arr(spec, lists[l]), i, c) {
             const json_t *res = ju_get(c, "resources");
             bool found[2] = {false, false};
             qos_add(ju_get(res, "requests"), s.req, s.has_req, NULL);

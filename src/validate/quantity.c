@@ -424,8 +424,7 @@ static const char *bad_in_list(const json_t *list, const char **err)
     json_t *v;
     if (!json_is_object(list))
         return NULL;
-    json_object_foreach((json_t *)list, key, v)
-    {
+    json_object_foreach ((json_t *)list, key, v) {
         char buf[64];
         struct qty q;
         const char *s = wl_quantity_text(v, buf);
@@ -452,8 +451,7 @@ const char *validate_pod_spec_bad_quantity(const json_t *spec, const char **err)
     for (size_t l = 0; l < N_OF(lists); l++) {
         size_t i;
         json_t *c;
-        json_array_foreach(ju_arr(spec, lists[l]), i, c)
-        {
+        json_array_foreach (ju_arr(spec, lists[l]), i, c) {
             const char *bad = bad_in_resources(ju_get(c, "resources"), err);
             if (bad)
                 return bad;

@@ -60,7 +60,8 @@ const char **wl_sorted_keys(const json_t *obj, size_t *n)
     const char *k;
     json_t *v;
     if (json_is_object(obj))
-        json_object_foreach((json_t *)obj, k, v) keys[i++] = k;
+        json_object_foreach ((json_t *)obj, k, v)
+            keys[i++] = k;
     qsort(keys, *n, sizeof(*keys), cmp_cstr);
     return keys;
 }
@@ -109,8 +110,7 @@ static char *go_label_selector(const json_t *sel)
         list = xstrdup("[]v1.LabelSelectorRequirement{");
         size_t i;
         json_t *e;
-        json_array_foreach(exprs, i, e)
-        {
+        json_array_foreach (exprs, i, e) {
             char *k = fe_quote(sv(e, "key"));
             char *op = fe_quote(sv(e, "operator"));
             char *vals = fe_json_strings(ju_get(e, "values"));
@@ -241,10 +241,8 @@ static void pod_metadata_and_spec(struct field_errors *errs, const json_t *pod, 
     size_t i, j;
     json_t *v, *src;
     if (ju_empty(ju_str(spec, "serviceAccountName"))) {
-        json_array_foreach(ju_arr(spec, "volumes"), i, v)
-        {
-            json_array_foreach(ju_arr(ju_get(v, "projected"), "sources"), j, src)
-            {
+        json_array_foreach (ju_arr(spec, "volumes"), i, v) {
+            json_array_foreach (ju_arr(ju_get(v, "projected"), "sources"), j, src) {
                 if (!json_is_object(ju_get(src, "serviceAccountToken")))
                     continue;
                 char *p =
@@ -256,8 +254,7 @@ static void pod_metadata_and_spec(struct field_errors *errs, const json_t *pod, 
     }
     static const char *const lists[] = {"containers", "initContainers"};
     for (size_t l = 0; l < N_OF(lists); l++) {
-        json_array_foreach(ju_arr(spec, lists[l]), i, v)
-        {
+        json_array_foreach (ju_arr(spec, lists[l]), i, v) {
             const char *image = sv(v, "image");
             if (!has_edge_space(image))
                 continue;
@@ -292,8 +289,7 @@ static bool container_updates(struct field_errors *errs, const char *list, const
     }
     size_t i;
     json_t *c;
-    json_array_foreach(now, i, c)
-    {
+    json_array_foreach (now, i, c) {
         const char *image = sv(c, "image");
         char *p = wl_pathf("%s[%zu].image", path, i);
         if (!*image)
@@ -324,14 +320,12 @@ static void only_added_tolerations(struct field_errors *errs, const json_t *now,
     size_t i;
     json_t *t;
     json_t *present = json_object();
-    json_array_foreach(now, i, t)
-    {
+    json_array_foreach (now, i, t) {
         char *k = toleration_key(t);
         set_seen(present, k);
         free(k);
     }
-    json_array_foreach(before, i, t)
-    {
+    json_array_foreach (before, i, t) {
         char *k = toleration_key(t);
         bool found = json_object_get(present, k) != NULL;
         free(k);
@@ -378,11 +372,12 @@ static char *spec_diff(const json_t *before, const json_t *after)
     json_t *v;
     json_t *keys = json_object();
     if (json_is_object(before))
-        json_object_foreach((json_t *)before, key, v) json_object_set_new(keys, key, json_true());
+        json_object_foreach ((json_t *)before, key, v)
+            json_object_set_new(keys, key, json_true());
     if (json_is_object(after))
-        json_object_foreach((json_t *)after, key, v) json_object_set_new(keys, key, json_true());
-    json_object_foreach(keys, key, v)
-    {
+        json_object_foreach ((json_t *)after, key, v)
+            json_object_set_new(keys, key, json_true());
+    json_object_foreach (keys, key, v) {
         const json_t *a = ju_get(before, key), *b = ju_get(after, key);
         if (sem_equal(a, b)) {
             identical++;
@@ -471,10 +466,9 @@ void validate_pod_update(struct field_errors *errs, const json_t *pod, const jso
     size_t i;
     json_t *g;
     json_t *old_gates = json_object();
-    json_array_foreach(ju_arr(old_spec, "schedulingGates"), i, g)
+    json_array_foreach (ju_arr(old_spec, "schedulingGates"), i, g)
         set_seen(old_gates, sv(g, "name"));
-    json_array_foreach(ju_arr(spec, "schedulingGates"), i, g)
-    {
+    json_array_foreach (ju_arr(spec, "schedulingGates"), i, g) {
         if (json_object_get(old_gates, sv(g, "name")))
             continue;
         char *p = wl_pathf("spec.schedulingGates[%zu].name", i);
@@ -491,8 +485,7 @@ void validate_pod_update(struct field_errors *errs, const json_t *pod, const jso
     static const char *const lists[] = {"containers", "initContainers"};
     for (size_t l = 0; l < N_OF(lists); l++) {
         json_t *c;
-        json_array_foreach(ju_arr(munged, lists[l]), i, c)
-        {
+        json_array_foreach (ju_arr(munged, lists[l]), i, c) {
             const json_t *oc = json_array_get(ju_get(old_spec, lists[l]), i);
             if (json_is_object(c))
                 copy_member(c, oc, "image");
@@ -513,8 +506,8 @@ void validate_pod_update(struct field_errors *errs, const json_t *pod, const jso
         const char *k;
         json_t *v;
         if (json_is_object(old_ns))
-            json_object_foreach((json_t *)old_ns, k, v) additions &=
-                str_eq(ju_str(ns, k), json_string_value(v));
+            json_object_foreach ((json_t *)old_ns, k, v)
+                additions &= str_eq(ju_str(ns, k), json_string_value(v));
         if (additions)
             copy_member(munged, old_spec, "nodeSelector");
     }
@@ -541,22 +534,19 @@ static void state_transitions(struct field_errors *errs, const char *path, const
     json_t *running = json_object(), *restartable = json_object();
     size_t i;
     json_t *o;
-    json_array_foreach(now, i, o)
-    {
+    json_array_foreach (now, i, o) {
         if (json_is_object(ju_get(ju_get(o, "state"), "terminated")))
             continue;
         json_t *cnt = json_object_get(running, sv(o, "name"));
         json_object_set_new(running, sv(o, "name"),
                             json_integer((cnt ? json_integer_value(cnt) : 0) + 1));
     }
-    json_array_foreach(init_containers, i, o)
-    {
+    json_array_foreach (init_containers, i, o) {
         if (!json_object_get(restartable, sv(o, "name")))
             json_object_set_new(restartable, sv(o, "name"),
                                 json_boolean(str_eq(ju_str(o, "restartPolicy"), "Always")));
     }
-    json_array_foreach(before, i, o)
-    {
+    json_array_foreach (before, i, o) {
         const json_t *term = ju_get(ju_get(o, "state"), "terminated");
         if (!json_is_object(term))
             continue;
@@ -582,8 +572,7 @@ static char *go_ip_list(const json_t *list, const char *type)
     char *out = wl_pathf("[]core.%s{", type);
     size_t i;
     json_t *v;
-    json_array_foreach(list, i, v)
-    {
+    json_array_foreach (list, i, v) {
         char *q = fe_quote(sv(v, "ip"));
         char *t = wl_pathf("%s%score.%s{IP:%s}", out, i ? ", " : "", type, q);
         free(q);
@@ -609,16 +598,14 @@ static void status_ips(struct field_errors *errs, const json_t *status, const ch
                        "must be equal to `hostIP`");
     size_t i;
     json_t *v;
-    json_array_foreach(list, i, v)
-    {
+    json_array_foreach (list, i, v) {
         char *p = wl_pathf("%s[%zu]", path, i);
         validate_ip_strict_field(errs, p, sv(v, "ip"));
         free(p);
     }
     if (n > 1) {
         bool v4 = false, v6 = false;
-        json_array_foreach(list, i, v)
-        {
+        json_array_foreach (list, i, v) {
             enum validate_ip_family f = validate_ip_family(sv(v, "ip"));
             v4 |= f == VALIDATE_IPV4;
             v6 |= f == VALIDATE_IPV6;
@@ -628,8 +615,7 @@ static void status_ips(struct field_errors *errs, const json_t *status, const ch
         if (!host && (!dual || n > 2))
             fe_invalid(errs, path, render, "may specify no more than one IP for each IP family");
         json_t *seen = json_object();
-        json_array_foreach(list, i, v)
-        {
+        json_array_foreach (list, i, v) {
             if (set_seen(seen, sv(v, "ip"))) {
                 char *p = wl_pathf("%s[%zu]", path, i), *q = fe_quote(sv(v, "ip"));
                 char *val = wl_pathf("core.%s{IP:%s}", type, q);
@@ -655,8 +641,7 @@ void validate_pod_status_update(struct field_errors *errs, const json_t *pod, co
     pod_annotation_updates(errs, pod, old);
     size_t i;
     json_t *c;
-    json_array_foreach(ju_arr(status, "conditions"), i, c)
-    {
+    json_array_foreach (ju_arr(status, "conditions"), i, c) {
         static const char *const system[] = {"PodScheduled", "Ready", "Initialized"};
         if (in_list(sv(c, "type"), system, N_OF(system)))
             continue;
@@ -708,8 +693,7 @@ static void validate_label_selector(struct field_errors *errs, const char *path,
     free(p);
     size_t i;
     json_t *e;
-    json_array_foreach(ju_arr(sel, "matchExpressions"), i, e)
-    {
+    json_array_foreach (ju_arr(sel, "matchExpressions"), i, e) {
         char *idx = wl_pathf("%s.matchExpressions[%zu]", path, i);
         const char *op = sv(e, "operator");
         size_t nvals = alen(ju_get(e, "values"));
@@ -731,8 +715,7 @@ static void validate_label_selector(struct field_errors *errs, const char *path,
         free(p);
         size_t j;
         json_t *v;
-        json_array_foreach(ju_arr(e, "values"), j, v)
-        {
+        json_array_foreach (ju_arr(e, "values"), j, v) {
             p = wl_pathf("%s[%zu]", vp, j);
             validate_label_value_field(errs, p, item_str(v));
             free(p);
@@ -865,8 +848,7 @@ static void node_taints(struct field_errors *errs, const json_t *taints)
     json_t *seen = json_object(); /* "<effect>\n<key>" */
     size_t i;
     json_t *t;
-    json_array_foreach(taints, i, t)
-    {
+    json_array_foreach (taints, i, t) {
         char *idx = wl_pathf("metadata.taints[%zu]", i);
         char *p = wl_pathf("%s.key", idx);
         const char *key = sv(t, "key"), *value = sv(t, "value"), *effect = sv(t, "effect");
@@ -939,16 +921,14 @@ void validate_node(struct field_errors *errs, const json_t *node)
     const json_t *cidrs = ju_get(spec, "podCIDRs");
     size_t n = alen(cidrs), i;
     json_t *c;
-    json_array_foreach(cidrs, i, c)
-    {
+    json_array_foreach (cidrs, i, c) {
         char *p = wl_pathf("spec.podCIDRs[%zu]", i);
         validate_cidr_strict_field(errs, p, item_str(c));
         free(p);
     }
     if (n > 1) {
         bool v4 = false, v6 = false;
-        json_array_foreach(cidrs, i, c)
-        {
+        json_array_foreach (cidrs, i, c) {
             struct validate_cidr parsed;
             if (validate_cidr_parse(item_str(c), false, &parsed))
                 continue;
@@ -964,8 +944,7 @@ void validate_node(struct field_errors *errs, const json_t *node)
             free(v);
         }
         json_t *seen = json_object();
-        json_array_foreach(cidrs, i, c)
-        {
+        json_array_foreach (cidrs, i, c) {
             if (set_seen(seen, item_str(c))) {
                 char *p = wl_pathf("spec.podCIDRs[%zu]", i);
                 fe_duplicate_str(errs, p, item_str(c));
@@ -986,8 +965,7 @@ void validate_node_update(struct field_errors *errs, const json_t *node, const j
     size_t i;
     json_t *a;
     json_t *seen = json_object();
-    json_array_foreach(addrs, i, a)
-    {
+    json_array_foreach (addrs, i, a) {
         char *key = wl_pathf("%s\n%s", sv(a, "type"), sv(a, "address"));
         if (set_seen(seen, key)) {
             char *p = wl_pathf("status.addresses[%zu]", i);

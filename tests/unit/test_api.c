@@ -28,8 +28,7 @@ static void join(const json_t *arr, char *out, size_t n)
     out[0] = '\0';
     size_t i;
     json_t *v;
-    json_array_foreach(arr, i, v)
-    {
+    json_array_foreach (arr, i, v) {
         if (i)
             strncat(out, ",", n - strlen(out) - 1);
         strncat(out, json_string_value(v) ? json_string_value(v) : "?", n - strlen(out) - 1);
@@ -125,8 +124,7 @@ Test(api, verb_lists_are_sorted_and_match_their_bits)
             const char *prev = "";
             size_t k;
             json_t *v;
-            json_array_foreach(r->verbs_json, k, v)
-            {
+            json_array_foreach (r->verbs_json, k, v) {
                 const char *name = json_string_value(v);
                 cr_assert_not_null(name);
                 cr_expect_gt(strcmp(name, prev), 0, "%s: %s after %s", r->plural, name, prev);
@@ -137,8 +135,8 @@ Test(api, verb_lists_are_sorted_and_match_their_bits)
             cr_expect_eq(bits, r->verbs, "%s", r->plural);
             for (size_t s = 0; s < r->n_subresources; s++) {
                 unsigned sb = 0;
-                json_array_foreach(r->subresources[s].verbs_json, k, v) sb |=
-                    api_verb_bit(json_string_value(v));
+                json_array_foreach (r->subresources[s].verbs_json, k, v)
+                    sb |= api_verb_bit(json_string_value(v));
                 cr_expect_eq(sb, r->subresources[s].verbs, "%s/%s", r->plural,
                              r->subresources[s].name);
             }
@@ -207,12 +205,10 @@ Test(api, every_schema_reference_resolves)
     json_t *defs = schema_definitions(a->schema);
     const char *name;
     json_t *def;
-    json_object_foreach(defs, name, def)
-    {
+    json_object_foreach (defs, name, def) {
         const char *pname;
         json_t *prop;
-        json_object_foreach(json_object_get(def, "properties"), pname, prop)
-        {
+        json_object_foreach (json_object_get(def, "properties"), pname, prop) {
             json_t *targets[] = {prop, json_object_get(prop, "items"),
                                  json_object_get(prop, "additionalProperties")};
             for (size_t t = 0; t < 3; t++) {

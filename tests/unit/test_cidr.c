@@ -47,8 +47,7 @@ Test(cidr, parses_and_prints_addresses_like_go)
     json_t *cases = load_cases("ip_parse.json");
     size_t i;
     json_t *c;
-    json_array_foreach(cases, i, c)
-    {
+    json_array_foreach (cases, i, c) {
         const char *in = json_string_value(json_object_get(c, "in"));
         int family = (int)json_integer_value(json_object_get(c, "family"));
         struct cidr_ip out;
@@ -72,8 +71,7 @@ Test(cidr, parses_and_prints_prefixes_like_go)
     json_t *cases = load_cases("cidr_parse.json");
     size_t i;
     json_t *c;
-    json_array_foreach(cases, i, c)
-    {
+    json_array_foreach (cases, i, c) {
         const char *in = json_string_value(json_object_get(c, "in"));
         int family = (int)json_integer_value(json_object_get(c, "family"));
         struct cidr out;
@@ -245,8 +243,7 @@ Test(cidr, service_cluster_ip_range_flag)
     json_t *cases = load_cases("service_ranges.json");
     size_t i;
     json_t *c;
-    json_array_foreach(cases, i, c)
-    {
+    json_array_foreach (cases, i, c) {
         const char *flag = json_string_value(json_object_get(c, "flag"));
         const char *want_err = json_string_value(json_object_get(c, "error"));
         struct cidr_service_ranges r;

@@ -40,8 +40,7 @@ Test(duration, human_duration_matches_upstream_at_every_boundary)
     cr_assert(json_array_size(cases) >= 40);
     size_t i;
     json_t *c;
-    json_array_foreach(cases, i, c)
-    {
+    json_array_foreach (cases, i, c) {
         char got[DURATION_LEN];
         int64_t ns = case_nanoseconds(c);
         duration_human(ns, got);
@@ -59,8 +58,7 @@ Test(duration, age_of_timestamp_against_fixed_now)
     cr_assert(json_array_size(cases) > 0);
     size_t i;
     json_t *c;
-    json_array_foreach(cases, i, c)
-    {
+    json_array_foreach (cases, i, c) {
         struct timespec now;
         cr_assert_eq(util_parse_time(json_string_value(json_object_get(c, "now")), &now), 0);
         const char *ts = json_string_value(json_object_get(c, "timestamp"));

@@ -728,8 +728,7 @@ Test(managedfields, update_gives_the_same_for_any_spelling_of_the_objects)
     json_t *live = parse(stored_service);
     json_t *plain = service_put(false), *spelled = service_put(true);
     json_t *spelled_live = json_deep_copy(live);
-    json_object_set_new(json_object_get(spelled_live, "metadata"), "ownerReferences",
-                        json_array());
+    json_object_set_new(json_object_get(spelled_live, "metadata"), "ownerReferences", json_array());
     json_t *a = mf_update(&ctx, live, plain, "c");
     json_t *b = mf_update(&ctx, spelled_live, spelled, "c");
     char *da = dump(a), *db = dump(b);

@@ -245,7 +245,7 @@ static bool has_param(const json_t *op, const char *name, const char *in)
 {
     size_t i;
     json_t *p;
-    json_array_foreach(json_object_get(op, "parameters"), i, p) {
+    json_array_foreach (json_object_get(op, "parameters"), i, p) {
         if (!strcmp(json_string_value(json_object_get(p, "name")), name) &&
             !strcmp(json_string_value(json_object_get(p, "in")), in))
             return true;
@@ -308,10 +308,10 @@ Test(openapi, v2_every_served_kind_has_a_patch_operation_with_field_validation)
     json_t *swagger = load(svc_openapi_v2_json, svc_openapi_v2_json_len);
     size_t g, r;
     json_t *group, *res;
-    json_array_foreach(json_object_get(res_doc, "groups"), g, group) {
+    json_array_foreach (json_object_get(res_doc, "groups"), g, group) {
         char doc[128], prefix[128], path[256];
         gv_paths(group, doc, sizeof(doc), prefix, sizeof(prefix));
-        json_array_foreach(json_object_get(group, "resources"), r, res) {
+        json_array_foreach (json_object_get(group, "resources"), r, res) {
             object_path(prefix, res, path, sizeof(path));
             json_t *patch =
                 json_object_get(json_object_get(json_object_get(swagger, "paths"), path), "patch");
@@ -337,7 +337,7 @@ Test(openapi, v2_protobuf_defines_every_type_of_api_types)
     cr_expect_eq(pb_count(pdefs, 1), json_object_size(defs));
     const char *name;
     json_t *def;
-    json_object_foreach(defs, name, def) {
+    json_object_foreach (defs, name, def) {
         struct pbmsg schema;
         cr_expect(pb_named(pdefs, 1, name, &schema), "%s missing", name);
     }
@@ -399,7 +399,7 @@ Test(openapi, v2_protobuf_lists_the_json_paths_in_order)
     size_t i = 0;
     const char *path;
     json_t *item;
-    json_object_foreach(json_object_get(swagger, "paths"), path, item) {
+    json_object_foreach (json_object_get(swagger, "paths"), path, item) {
         cr_assert(pb_get(paths, 2, i, &entry), "path %zu missing", i);
         cr_expect(pb_str_is(entry, 1, path), "path %zu is not %s", i, path);
         i++;
@@ -450,11 +450,13 @@ static void check_refs(const json_t *v, const json_t *schemas, const char *doc, 
             cr_assert_eq(strncmp(ref, "#/components/schemas/", 21), 0, "%s: %s", doc, ref);
             cr_expect_not_null(json_object_get(schemas, ref + 21), "%s: %s unresolved", doc, ref);
         }
-        json_object_foreach((json_t *)v, key, child) check_refs(child, schemas, doc, depth + 1);
+        json_object_foreach ((json_t *)v, key, child)
+            check_refs(child, schemas, doc, depth + 1);
     } else if (json_is_array(v)) {
         size_t i;
         json_t *child;
-        json_array_foreach(v, i, child) check_refs(child, schemas, doc, depth + 1);
+        json_array_foreach (v, i, child)
+            check_refs(child, schemas, doc, depth + 1);
     }
 }
 
@@ -476,14 +478,14 @@ Test(openapi, v3_every_kind_has_its_schema_and_gvk_operations)
     json_t *res_doc = resources();
     size_t g, r;
     json_t *group, *res;
-    json_array_foreach(json_object_get(res_doc, "groups"), g, group) {
+    json_array_foreach (json_object_get(res_doc, "groups"), g, group) {
         char docname[128], prefix[128], path[256];
         const char *gname = json_string_value(json_object_get(group, "group"));
         const char *version = json_string_value(json_object_get(group, "version"));
         gv_paths(group, docname, sizeof(docname), prefix, sizeof(prefix));
         json_t *doc = v3_doc(docname);
         json_t *schemas = json_object_get(json_object_get(doc, "components"), "schemas");
-        json_array_foreach(json_object_get(group, "resources"), r, res) {
+        json_array_foreach (json_object_get(group, "resources"), r, res) {
             const char *kind = json_string_value(json_object_get(res, "kind"));
             object_path(prefix, res, path, sizeof(path));
             json_t *item = json_object_get(json_object_get(doc, "paths"), path);
@@ -505,12 +507,11 @@ Test(openapi, v3_every_kind_has_its_schema_and_gvk_operations)
                 bool found = false;
                 const char *name;
                 json_t *schema;
-                json_object_foreach(schemas, name, schema) {
+                json_object_foreach (schemas, name, schema) {
                     size_t k;
                     json_t *e;
-                    json_array_foreach(json_object_get(schema, "x-kubernetes-group-version-kind"),
-                                       k, e)
-                    {
+                    json_array_foreach (json_object_get(schema, "x-kubernetes-group-version-kind"),
+                                        k, e) {
                         if (is_gvk(e, gname, version, want)) {
                             found = true;
                             cr_expect(json_object_get(schema, "properties") != NULL, "%s", name);
@@ -580,8 +581,8 @@ Test(openapi, strategic_merge_is_advertised_only_with_complete_patch_metadata)
     bool smp = false;
     size_t i;
     json_t *c;
-    json_array_foreach(consumes, i, c) smp |=
-        !strcmp(json_string_value(c), "application/strategic-merge-patch+json");
+    json_array_foreach (consumes, i, c)
+        smp |= !strcmp(json_string_value(c), "application/strategic-merge-patch+json");
     cr_expect(smp);
     cr_expect_null(json_object_get(json_object_get(json_object_get(p2, pod), "patch"), "consumes"));
     json_decref(swagger);

@@ -169,8 +169,7 @@ static size_t run_file(const char *file, const char *only_type)
         schemas = load_data(sfile);
         defs = json_object_get(schemas, "definitions");
     }
-    json_array_foreach(json_object_get(data, "cases"), i, c)
-    {
+    json_array_foreach (json_object_get(data, "cases"), i, c) {
         if (only_type && strcmp(json_string_value(json_object_get(c, "type")), only_type) != 0)
             continue;
         run_case(r, c, defs);
@@ -225,8 +224,7 @@ static void keys_of(const json_t *obj, char *out, size_t size)
     const char *k;
     json_t *v;
     out[0] = '\0';
-    json_object_foreach((json_t *)obj, k, v)
-    {
+    json_object_foreach ((json_t *)obj, k, v) {
         if (out[0])
             strncat(out, ",", size - strlen(out) - 1);
         strncat(out, k, size - strlen(out) - 1);
@@ -503,10 +501,11 @@ Test(patch, patched_documents_are_quoted_as_json_patch_writes_them)
     json_t *patched = patch_merge_apply(cur, mp, strlen(mp), PATCH_VALIDATION_IGNORE, NULL, &pe);
     cr_assert_not_null(patched);
     char *text = patch_render_merge(cur, mp, strlen(mp), patched);
-    cr_expect_str_eq(text, "{\"apiVersion\":\"v1\",\"kind\":\"Service\",\"metadata\":{\"name\":\"a\","
-                           "\"labels\":{\"z\":\"1\",\"b\":\"2\"}},\"spec\":{\"bogus\":1,\"new\":{"
-                           "\"a\":{\"c\":2,\"d\":1},\"y\":1},\"ports\":[{\"port\":80,\"name\":"
-                           "\"p\"}],\"type\":\"X\"}}");
+    cr_expect_str_eq(text,
+                     "{\"apiVersion\":\"v1\",\"kind\":\"Service\",\"metadata\":{\"name\":\"a\","
+                     "\"labels\":{\"z\":\"1\",\"b\":\"2\"}},\"spec\":{\"bogus\":1,\"new\":{"
+                     "\"a\":{\"c\":2,\"d\":1},\"y\":1},\"ports\":[{\"port\":80,\"name\":"
+                     "\"p\"}],\"type\":\"X\"}}");
     free(text);
     json_decref(patched);
     /* JSON patch: only the containers on the way to each target are entered */
@@ -514,9 +513,10 @@ Test(patch, patched_documents_are_quoted_as_json_patch_writes_them)
     patched = patch_json_apply(cur, jp, strlen(jp), PATCH_VALIDATION_IGNORE, NULL, &pe);
     cr_assert_not_null(patched);
     text = patch_render_json(jp, strlen(jp), patched);
-    cr_expect_str_eq(text, "{\"apiVersion\":\"v1\",\"kind\":\"Service\",\"metadata\":{\"name\":\"a\","
-                           "\"labels\":{\"z\":\"1\",\"b\":\"2\"}},\"spec\":{\"ports\":[{\"name\":"
-                           "\"p\",\"port\":80,\"zz\":{\"b\":1,\"a\":2}}],\"type\":\"X\"}}");
+    cr_expect_str_eq(text,
+                     "{\"apiVersion\":\"v1\",\"kind\":\"Service\",\"metadata\":{\"name\":\"a\","
+                     "\"labels\":{\"z\":\"1\",\"b\":\"2\"}},\"spec\":{\"ports\":[{\"name\":"
+                     "\"p\",\"port\":80,\"zz\":{\"b\":1,\"a\":2}}],\"type\":\"X\"}}");
     free(text);
     json_decref(patched);
     patch_error_release(&pe);

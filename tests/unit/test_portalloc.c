@@ -44,8 +44,7 @@ Test(portalloc, parses_the_range_flag_like_port_range_set)
     cr_assert(json_array_size(cases) > 0);
     size_t i;
     json_t *c;
-    json_array_foreach(cases, i, c)
-    {
+    json_array_foreach (cases, i, c) {
         const char *in = json_string_value(json_object_get(c, "in"));
         const char *want_err = json_string_value(json_object_get(c, "error"));
         struct portalloc_range r;

@@ -48,8 +48,7 @@ static size_t run_cases(const char *file)
     json_t *cases = json_object_get(root, "cases");
     size_t i;
     json_t *c;
-    json_array_foreach(cases, i, c)
-    {
+    json_array_foreach (cases, i, c) {
         const char *name = json_string_value(json_object_get(c, "name"));
         json_t *object = json_object_get(c, "object");
         json_t *want = json_object_get(c, "cells");
@@ -125,8 +124,7 @@ Test(printers, column_definitions_match_upstream)
     json_t *root = load("columns.json");
     size_t i;
     json_t *k;
-    json_array_foreach(json_object_get(root, "kinds"), i, k)
-    {
+    json_array_foreach (json_object_get(root, "kinds"), i, k) {
         const char *group = json_string_value(json_object_get(k, "group"));
         const char *kind = json_string_value(json_object_get(k, "kind"));
         const struct printers_kind *pk = printers_find(group, kind);
@@ -162,8 +160,7 @@ Test(printers, column_definitions_match_upstream)
         }
         json_decref(defs);
     }
-    json_array_foreach(json_object_get(root, "not_printed"), i, k)
-    {
+    json_array_foreach (json_object_get(root, "not_printed"), i, k) {
         const char *group = json_string_value(json_object_get(k, "group"));
         const char *kind = json_string_value(json_object_get(k, "kind"));
         cr_expect_null(printers_find(group, kind), "%s/%s must have no printer", group, kind);

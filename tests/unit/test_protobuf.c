@@ -354,8 +354,7 @@ Test(protobuf, captured_bodies_decode_to_the_tree_kubectl_prints)
     json_t *c;
 
     cr_assert(json_array_size(cases) >= 16);
-    json_array_foreach(cases, i, c)
-    {
+    json_array_foreach (cases, i, c) {
         const char *name = json_string_value(json_object_get(c, "name"));
         const char *kind = json_string_value(json_object_get(c, "kind"));
         const json_t *error = json_object_get(c, "error");
@@ -433,8 +432,7 @@ Test(protobuf, every_truncation_is_refused_unless_it_ends_an_envelope_field)
     size_t i;
     json_t *c;
 
-    json_array_foreach(cases, i, c)
-    {
+    json_array_foreach (cases, i, c) {
         const char *kind = json_string_value(json_object_get(c, "kind"));
         size_t len, ends[8], nends;
         unsigned char *body;
@@ -1120,8 +1118,7 @@ Test(protobuf, map_keys_come_out_sorted)
     cr_assert_not_null(out, "%s", err.message);
     labels = at_path(out, "metadata.annotations");
     cr_assert_eq(json_object_size(labels), 5);
-    json_object_foreach(labels, key, value)
-    {
+    json_object_foreach (labels, key, value) {
         cr_assert_str_eq(json_string_value(value), key);
         cr_assert(strcmp(prev, key) < 0, "%s before %s", prev, key);
         prev = key;

@@ -681,8 +681,9 @@ Test(registry, put_of_a_missing_object_creates_it_where_upstream_allows)
     /* The name may not come from the URL alone: upstream's checkName asks the body for it
        (handlers/rest.go checkName, namer.go errEmptyName). */
     cr_expect_eq(put(&f, "endpoints", "default", "fromurl", NULL, "{}", &res, &err), -1);
-    expect_error(&err, 400, "the name of the object (fromurl based on URL) was undeterminable: "
-                            "name must be provided");
+    expect_error(&err, 400,
+                 "the name of the object (fromurl based on URL) was undeterminable: "
+                 "name must be provided");
     apierr_release(&err);
     /* Namespaces do not allow it (AllowCreateOnUpdate false upstream). */
     cr_expect_eq(put(&f, "namespaces", NULL, "newns", NULL, "{\"metadata\":{\"name\":\"newns\"}}",
@@ -890,7 +891,8 @@ Test(registry, dry_run_writes_nothing)
     json_t *body = parse("{\"metadata\":{\"name\":\"real\",\"labels\":{\"x\":\"y\"}}}");
     cr_assert_eq(registry_update(f.reg, &r, put_fn, body, &res, &err), 0);
     json_decref(body);
-    cr_expect_str_eq(ju_str(ju_obj(ju_obj(store_obj_json(res.obj), "metadata"), "labels"), "x"), "y");
+    cr_expect_str_eq(ju_str(ju_obj(ju_obj(store_obj_json(res.obj), "metadata"), "labels"), "x"),
+                     "y");
     reg_result_release(&res);
     cr_assert_eq(registry_delete(f.reg, &r, NULL, &res, &err), 0);
     reg_result_release(&res);
@@ -1090,7 +1092,8 @@ Test(registry, paged_list_with_continue_tokens_in_etcd3_format)
     cr_assert_eq(list(&f, "pg", &lo, &l, &err), 0, "%s", err.message ? err.message : "");
     expect_items(&l, "pg/c,pg/d");
     cr_expect_eq(l.rv, rv, "later pages are served at the first page's revision");
-    cr_expect_null(ju_str(ju_obj(ju_obj(store_obj_json(l.items[0]), "metadata"), "labels"), "changed"));
+    cr_expect_null(
+        ju_str(ju_obj(ju_obj(store_obj_json(l.items[0]), "metadata"), "labels"), "changed"));
     cr_expect_null(l.continue_token, "the last page has no token");
     cr_expect_eq(l.remaining, -1);
     reg_list_release(&l);

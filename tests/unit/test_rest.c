@@ -98,7 +98,9 @@ static bool has_warning(const struct answer *a, const char *text)
 {
     size_t i;
     json_t *w;
-    json_array_foreach(a->resp.warnings, i, w) if (!strcmp(json_string_value(w), text)) return true;
+    json_array_foreach (a->resp.warnings, i, w)
+        if (!strcmp(json_string_value(w), text))
+            return true;
     return false;
 }
 
@@ -183,7 +185,9 @@ static json_t *find_by(json_t *arr, const char *key, const char *value)
 {
     size_t i;
     json_t *v;
-    json_array_foreach(arr, i, v) if (!strcmp(ju_str(v, key) ?: "", value)) return v;
+    json_array_foreach (arr, i, v)
+        if (!strcmp(ju_str(v, key) ?: "", value))
+            return v;
     return NULL;
 }
 

@@ -53,15 +53,13 @@ static void check_label_expectations(const json_t *c, const struct label_selecto
     }
     if (empty)
         cr_expect_eq(label_selector_empty(sel), json_is_true(empty), "[%s] empty", case_name(c));
-    json_array_foreach(match, i, v)
-    {
+    json_array_foreach (match, i, v) {
         const json_t *labels = json_object_get(v, "labels");
         bool want = json_is_true(json_object_get(v, "want"));
         cr_expect_eq(label_selector_matches(sel, json_is_null(labels) ? NULL : labels), want,
                      "[%s] match #%zu should be %d", case_name(c), i, want);
     }
-    json_object_foreach((json_t *)exact, key, v)
-    {
+    json_object_foreach ((json_t *)exact, key, v) {
         const char *got = label_selector_requires_exact_match(sel, key);
         if (json_is_null(v))
             cr_expect_null(got, "[%s] exact %s should be none, got %s", case_name(c), key, got);
@@ -78,8 +76,7 @@ Test(selector, label_cases_from_data)
     size_t i;
 
     cr_assert_geq(json_array_size(cases), 50);
-    json_array_foreach(cases, i, c)
-    {
+    json_array_foreach (cases, i, c) {
         const char *s = json_string_value(json_object_get(c, "selector"));
         const char *want_err = json_string_value(json_object_get(c, "error"));
         char *err = NULL;
@@ -107,8 +104,7 @@ Test(selector, label_selector_json_cases_from_data)
     json_t *c;
     size_t i;
 
-    json_array_foreach(cases, i, c)
-    {
+    json_array_foreach (cases, i, c) {
         const json_t *ls = json_object_get(c, "labelSelector");
         const char *want_err = json_string_value(json_object_get(c, "error"));
         const char *want_fmt = json_string_value(json_object_get(c, "format"));
@@ -141,8 +137,7 @@ Test(selector, label_map_cases_from_data)
     json_t *c;
     size_t i;
 
-    json_array_foreach(cases, i, c)
-    {
+    json_array_foreach (cases, i, c) {
         const json_t *map = json_object_get(c, "map");
         struct label_selector *sel = label_selector_from_map(json_is_null(map) ? NULL : map);
         char *f = label_selector_format_map(json_is_null(map) ? NULL : map);
@@ -195,8 +190,7 @@ Test(selector, field_cases_from_data)
     size_t i;
 
     cr_assert_geq(json_array_size(cases), 25);
-    json_array_foreach(cases, i, c)
-    {
+    json_array_foreach (cases, i, c) {
         const char *s = json_string_value(json_object_get(c, "selector"));
         const char *want_err = json_string_value(json_object_get(c, "error"));
         const char *want_str = json_string_value(json_object_get(c, "string"));
@@ -231,21 +225,18 @@ Test(selector, field_cases_from_data)
             cr_expect_eq(field_selector_empty(sel), json_is_true(empty), "[%s] empty", s);
         if (fields) {
             cr_expect_eq(field_selector_len(sel), json_array_size(fields), "[%s] field count", s);
-            json_array_foreach(fields, k, v)
-            {
+            json_array_foreach (fields, k, v) {
                 if (k < field_selector_len(sel))
                     cr_expect_str_eq(field_selector_field(sel, k), json_string_value(v),
                                      "[%s] field #%zu", s, k);
             }
         }
-        json_array_foreach(values, k, v)
-        {
+        json_array_foreach (values, k, v) {
             if (k < field_selector_len(sel))
                 cr_expect_str_eq(field_selector_value(sel, k), json_string_value(v),
                                  "[%s] value #%zu", s, k);
         }
-        json_array_foreach(match, k, v)
-        {
+        json_array_foreach (match, k, v) {
             const json_t *set = json_object_get(v, "fields");
             bool want = json_is_true(json_object_get(v, "want"));
             struct getter_ctx g = {set, 0};
@@ -254,8 +245,7 @@ Test(selector, field_cases_from_data)
             cr_expect_eq(field_selector_matches(sel, json_getter, &g), want,
                          "[%s] getter match #%zu should be %d", s, k, want);
         }
-        json_object_foreach((json_t *)exact, key, v)
-        {
+        json_object_foreach ((json_t *)exact, key, v) {
             const char *got = field_selector_requires_exact_match(sel, key);
             if (json_is_null(v))
                 cr_expect_null(got, "[%s] exact %s should be none", s, key);

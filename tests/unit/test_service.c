@@ -292,8 +292,7 @@ static char *keys_of(const json_t *obj)
     strcpy(out, "[");
     const char *key;
     json_t *v;
-    json_object_foreach((json_t *)obj, key, v)
-    {
+    json_object_foreach ((json_t *)obj, key, v) {
         (void)v;
         size_t k = strlen(key);
         out = realloc(out, cap += k + 2);
@@ -358,8 +357,7 @@ static char *diff(struct match_ctx *m, const json_t *got, const json_t *want, co
         return NULL;
     const char *key;
     json_t *v;
-    json_object_foreach((json_t *)want, key, v)
-    {
+    json_object_foreach ((json_t *)want, key, v) {
         char p[1024];
         snprintf(p, sizeof(p), "%s%s%s", path, *path ? "." : "", key);
         const json_t *g = json_object_get(got, key);
@@ -373,8 +371,7 @@ static char *diff(struct match_ctx *m, const json_t *got, const json_t *want, co
         if ((out = diff(m, g, v, p, depth + 1)))
             return out;
     }
-    json_object_foreach((json_t *)got, key, v)
-    {
+    json_object_foreach ((json_t *)got, key, v) {
         if (!json_object_get(want, key)) {
             char *g = dump(v);
             if (asprintf(&out, "%s%s%s: unexpected, got %s", path, *path ? "." : "", key, g) < 0)
@@ -532,8 +529,7 @@ ParameterizedTest(struct case_param *p, service, admission)
 
     size_t i;
     json_t *body;
-    json_array_foreach(json_object_get(c, "setup"), i, body)
-    {
+    json_array_foreach (json_object_get(c, "setup"), i, body) {
         /* {"request": <Service>, "code": N} is a create expected to answer N; a bare Service
            must be created. */
         const json_t *req_body = json_object_get(body, "request");

@@ -621,8 +621,8 @@ Test(store, concurrent_writers_serialise_on_one_revision_counter)
     cr_expect_eq(store_revision(st), writes, "one revision per successful write");
     cr_expect_eq(store_count(st, "own/"), THREADS * PER_THREAD);
     struct store_obj *shared = store_get(st, "shared");
-    cr_expect_eq(json_integer_value(json_object_get(store_obj_json(shared), "n")), THREADS * PER_THREAD,
-                 "no increment lost");
+    cr_expect_eq(json_integer_value(json_object_get(store_obj_json(shared), "n")),
+                 THREADS * PER_THREAD, "no increment lost");
     store_obj_unref(shared);
     /* The log holds every commit once, with no gap and no repeat. */
     size_t cap = writes + 1;

@@ -65,7 +65,7 @@ static json_t *build(const json_t *spec, int depth)
         json_t *out = json_object();
         const char *key;
         json_t *value;
-        json_object_foreach((json_t *)spec, key, value)
+        json_object_foreach ((json_t *)spec, key, value)
             json_object_set_new(out, key, build(value, depth + 1));
         return out;
     }

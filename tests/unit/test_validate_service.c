@@ -77,8 +77,7 @@ static json_t *merge(json_t *target, const json_t *patch)
     }
     const char *key;
     json_t *value;
-    json_object_foreach((json_t *)patch, key, value)
-    {
+    json_object_foreach ((json_t *)patch, key, value) {
         if (json_is_null(value)) {
             json_object_del(target, key);
         } else {

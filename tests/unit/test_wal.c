@@ -495,8 +495,8 @@ Test(wal, replay_applies_records_in_revision_order)
     cr_assert_not_null(got);
     cr_expect_str_eq(got->bytes, a_bytes, "the object reads back byte for byte");
     cr_expect_eq(got->rv, 5);
-    cr_expect_str_eq(json_string_value(json_object_get(json_object_get(store_obj_json(got), "metadata"),
-                                                       "resourceVersion")),
+    cr_expect_str_eq(json_string_value(json_object_get(
+                         json_object_get(store_obj_json(got), "metadata"), "resourceVersion")),
                      "5");
     store_obj_unref(got);
     cr_expect_null(get(st, "b"));

@@ -110,8 +110,8 @@ static int encode(void *ctx, const struct watch_event *ev, struct strbuf *out)
 static bool match_web(void *ctx, const struct store_obj *obj)
 {
     (void)ctx;
-    const char *app = json_string_value(
-        json_object_get(json_object_get(json_object_get(store_obj_json(obj), "metadata"), "labels"), "app"));
+    const char *app = json_string_value(json_object_get(
+        json_object_get(json_object_get(store_obj_json(obj), "metadata"), "labels"), "app"));
     return app && !strcmp(app, "web");
 }
 
@@ -656,8 +656,8 @@ static char *names(const struct reg_list *l)
     strbuf_addstr(&sb, "");
     for (size_t i = 0; i < l->n; i++)
         strbuf_addf(&sb, "%s%s", i ? "," : "",
-                    json_string_value(
-                        json_object_get(json_object_get(store_obj_json(l->items[i]), "metadata"), "name")));
+                    json_string_value(json_object_get(
+                        json_object_get(store_obj_json(l->items[i]), "metadata"), "name")));
     return strbuf_detach(&sb, NULL);
 }
 
@@ -713,7 +713,8 @@ Test(watch, continue_token_is_etcds_encoding_and_pages_are_one_snapshot)
     /* d as it was at revision 5, before it was relabelled. */
     cr_expect_str_eq(
         json_string_value(json_object_get(
-            json_object_get(json_object_get(store_obj_json(p2.items[1]), "metadata"), "labels"), "app")),
+            json_object_get(json_object_get(store_obj_json(p2.items[1]), "metadata"), "labels"),
+            "app")),
         "web");
     cr_assert_eq(list(&l, (struct reg_list_opts){.limit = 2, .continue_token = p2.continue_token},
                       &p3, NULL),

@@ -73,8 +73,7 @@ static bool matches(const json_t *want, const json_t *got, char *where, size_t c
             return false;
         const char *key;
         json_t *v;
-        json_object_foreach((json_t *)want, key, v)
-        {
+        json_object_foreach ((json_t *)want, key, v) {
             json_t *g = json_object_get(got, key);
             if (json_is_object(v) && json_is_true(json_object_get(v, "$absent"))) {
                 if (g) {
@@ -167,8 +166,7 @@ static json_t *merge(const json_t *target, const json_t *patch, int depth)
     json_t *out = json_is_object(target) ? json_deep_copy(target) : json_object();
     const char *key;
     json_t *v;
-    json_object_foreach((json_t *)patch, key, v)
-    {
+    json_object_foreach ((json_t *)patch, key, v) {
         if (json_is_null(v))
             json_object_del(out, key);
         else
@@ -238,8 +236,7 @@ static int update_fn(void *ctx, const json_t *cur, json_t **out, struct apierr *
         *out = json_deep_copy(cur);
         const char *ptr;
         json_t *v;
-        json_object_foreach((json_t *)u->set, ptr, v)
-        {
+        json_object_foreach ((json_t *)u->set, ptr, v) {
             json_t *copy = json_deep_copy(v);
             set_pointer(*out, ptr, copy);
             json_decref(copy);
@@ -329,8 +326,9 @@ static json_t *run_step(struct fixture *f, const json_t *c, const json_t *step)
             json_t *names = json_array();
             for (size_t i = 0; i < list.n; i++)
                 json_array_append_new(
-                    names, json_string(json_string_value(json_object_get(
-                               json_object_get(store_obj_json(list.items[i]), "metadata"), "name"))));
+                    names,
+                    json_string(json_string_value(json_object_get(
+                        json_object_get(store_obj_json(list.items[i]), "metadata"), "name"))));
             json_object_set_new(o, "code", json_integer(200));
             json_object_set_new(o, "names", names);
             reg_list_release(&list);
@@ -355,15 +353,13 @@ static void run_file(const char *file)
     json_t *root = load(file);
     size_t i;
     json_t *c;
-    json_array_foreach(json_object_get(root, "cases"), i, c)
-    {
+    json_array_foreach (json_object_get(root, "cases"), i, c) {
         struct fixture f;
         fixture_init(&f);
         const char *name = json_string_value(json_object_get(c, "name"));
         size_t s;
         json_t *step;
-        json_array_foreach(json_object_get(c, "steps"), s, step)
-        {
+        json_array_foreach (json_object_get(c, "steps"), s, step) {
             json_t *o = run_step(&f, c, step);
             char what[512];
             snprintf(what, sizeof(what), "%s: %s, step %zu (%s)", file, name, s,
@@ -425,8 +421,7 @@ Test(workloads, quantities_parse_and_print_as_resource_quantity)
     json_t *root = load("quantities.json");
     size_t i;
     json_t *c;
-    json_array_foreach(json_object_get(root, "cases"), i, c)
-    {
+    json_array_foreach (json_object_get(root, "cases"), i, c) {
         const char *in = json_string_value(json_object_get(c, "in"));
         const char *want = json_string_value(json_object_get(c, "out"));
         const char *want_err = json_string_value(json_object_get(c, "error"));
@@ -469,8 +464,7 @@ Test(workloads, stored_pod_spec_keeps_go_field_order)
     size_t i = 0;
     const char *key;
     json_t *v;
-    json_object_foreach(spec, key, v)
-    {
+    json_object_foreach (spec, key, v) {
         cr_assert_lt(i, sizeof(order) / sizeof(order[0]), "unexpected member %s", key);
         cr_expect_str_eq(key, order[i], "member %zu", i);
         i++;
@@ -505,8 +499,7 @@ Test(workloads, service_account_token_volume_is_shared_by_all_containers)
     for (size_t l = 0; l < 2; l++) {
         json_t *c;
         size_t i;
-        json_array_foreach(json_object_get(spec, lists[l]), i, c)
-        {
+        json_array_foreach (json_object_get(spec, lists[l]), i, c) {
             json_t *m = json_array_get(json_object_get(c, "volumeMounts"), 0);
             cr_expect_str_eq(json_string_value(json_object_get(m, "name")), vol);
         }
@@ -548,9 +541,10 @@ Test(workloads, kubelet_finishes_graceful_deletion_with_grace_zero)
     long n = store_events_since(f.store, before + 1, ev, 4);
     cr_assert_eq(n, 2);
     cr_expect_eq(ev[0].type, STORE_MODIFIED);
-    cr_expect_eq(json_integer_value(json_object_get(json_object_get(store_obj_json(ev[0].obj), "metadata"),
-                                                    "deletionGracePeriodSeconds")),
-                 0);
+    cr_expect_eq(
+        json_integer_value(json_object_get(json_object_get(store_obj_json(ev[0].obj), "metadata"),
+                                           "deletionGracePeriodSeconds")),
+        0);
     cr_expect_eq(ev[1].type, STORE_DELETED);
     for (long i = 0; i < n; i++)
         store_event_release(&ev[i]);
@@ -566,8 +560,7 @@ Test(workloads, qos_class_of_pod_specs)
     json_t *cases = load("qos.json");
     size_t i;
     json_t *c;
-    json_array_foreach(json_object_get(cases, "cases"), i, c)
-    {
+    json_array_foreach (json_object_get(cases, "cases"), i, c) {
         json_t *spec = json_deep_copy(json_object_get(c, "spec"));
         validate_default_pod_spec(spec, true);
         cr_expect_str_eq(validate_pod_qos_class(spec), json_string_value(json_object_get(c, "qos")),

@@ -196,8 +196,7 @@ Test(yaml, reports_errors_like_go_yaml)
     json_t *c;
 
     cr_assert_geq(json_array_size(cases), 25, "error cases missing");
-    json_array_foreach(cases, i, c)
-    {
+    json_array_foreach (cases, i, c) {
         const char *file = json_string_value(json_object_get(c, "file"));
         const char *text = json_string_value(json_object_get(c, "text"));
         json_t *line = json_object_get(c, "line"), *column = json_object_get(c, "column");
@@ -239,8 +238,7 @@ Test(yaml, keeps_document_key_order)
     size_t i = 0;
 
     cr_assert(j);
-    json_object_foreach(j, key, v)
-    {
+    json_object_foreach (j, key, v) {
         cr_assert_lt(i, 6);
         cr_expect_str_eq(key, order[i], "key %zu", i);
         i++;
@@ -377,8 +375,7 @@ Test(yaml, written_strings_read_back)
     json_t *s;
 
     cr_assert_gt(json_object_size(data), 100);
-    json_object_foreach(data, key, s)
-    {
+    json_object_foreach (data, key, s) {
         json_t *doc = json_object();
         json_object_set(doc, "v", s);
         /* a "<<" key is written plain and reads back as a merge key, upstream too; jansson's
