@@ -156,6 +156,22 @@ for s in lst["items"]:
         np = p.get("nodePort")
         if np and ports.setdefault((np, p.get("protocol")), key) != key:
             die(f"nodePort {np} held by {ports[(np, p.get('protocol'))]} and {key}")
+# The allocators were rebuilt from the stored Services: they hold exactly what the Services use.
+numbers = {np for (np, _proto) in ports}
+numbers |= {s["spec"]["healthCheckNodePort"] for s in lst["items"]
+            if s["spec"].get("healthCheckNodePort")}
+with urllib.request.urlopen(url + "/metrics", timeout=30) as r:
+    gauges = {}
+    for line in r.read().decode().splitlines():
+        if line.startswith("kube_apiserver_") and " " in line:
+            name, value = line.rsplit(" ", 1)
+            gauges[name.split("{")[0]] = gauges.get(name.split("{")[0], 0) + int(float(value))
+if gauges.get("kube_apiserver_clusterip_allocator_allocated_ips") != len(ips):
+    die(f"after the restart the address allocator holds "
+        f"{gauges.get('kube_apiserver_clusterip_allocator_allocated_ips')}, the Services use {len(ips)}")
+if gauges.get("kube_apiserver_nodeport_allocator_allocated_ports") != len(numbers):
+    die(f"after the restart the port allocator holds "
+        f"{gauges.get('kube_apiserver_nodeport_allocator_allocated_ports')}, the Services use {len(numbers)}")
 list_rv = int(lst["metadata"]["resourceVersion"])
 if list_rv < acked_max:
     die(f"the store is at resourceVersion {list_rv} but {acked_max} was acknowledged")
