@@ -9,6 +9,7 @@
 # jq_get EXPR               print the value at EXPR (strings bare, others as JSON)
 # expect_body_matches FILE  the last body equals FILE's JSON after normalising volatile fields
 # fail MESSAGE              print the message and the last answer, exit 1
+# need_python_kubernetes M  set KPY to a python3 with kubernetes.M (installed if missing), or skip
 #
 # Every test stops the server it started (trap), and uses a free port, never a fixed one.
 set -u
@@ -100,3 +101,25 @@ expect_body_matches() {
 }
 
 header() { grep -i "^$1:" "$HDR_FILE" | sed 's/^[^:]*: //; s/\r$//'; }
+
+# need_python_kubernetes MODULE: set KPY to a python3 that imports kubernetes.MODULE: Debian's
+# python3-kubernetes, found among the interpreters on PATH (normally /usr/bin/python3) and
+# installed with apt-get when none has it; exits 77 (skip) when it cannot be had.
+need_python_kubernetes() {
+    local p
+    KPY=""
+    for p in $(which -a python3 2>/dev/null) /usr/bin/python3; do
+        if "$p" -c "import kubernetes.$1" 2>/dev/null; then
+            KPY=$p
+            return 0
+        fi
+    done
+    if command -v apt-get >/dev/null && [ "$(id -u)" = 0 ]; then
+        echo "installing python3-kubernetes with apt-get"
+        (apt-get install -y -q python3-kubernetes ||
+            { apt-get update -q && apt-get install -y -q python3-kubernetes; }) >"$WORK/apt.log" 2>&1
+        /usr/bin/python3 -c "import kubernetes.$1" 2>/dev/null && KPY=/usr/bin/python3 && return 0
+    fi
+    echo "SKIP: no python3 with the kubernetes package, and python3-kubernetes could not be installed"
+    exit 77
+}
