@@ -76,6 +76,8 @@ json_t *ju_arr(const json_t *obj, const char *key);
 json_t *ju_ensure_obj(json_t *obj, const char *key);
 /* True when s is NULL or "". */
 bool ju_empty(const char *s);
+/* Whether v is a zero value as Go's omitempty sees it: null, "", 0, false, [] or {}. */
+bool ju_go_empty(const json_t *v);
 /* metadata.name / metadata.namespace / ... of an object, or NULL. */
 const char *ju_meta_str(const json_t *obj, const char *key);
 

@@ -709,28 +709,29 @@ void mf_set_assign(struct mf_set **s, struct mf_set *replacement)
     *s = replacement;
 }
 
+/* Double an array that starts in the set's inline storage (inl): the first growth moves it to
+   the heap. */
+static void *grow_array(void *arr, const void *inl, size_t n, size_t *cap, size_t elem)
+{
+    size_t want = 2 * *cap;
+    *cap = want;
+    if (arr != inl)
+        return xrealloc(arr, want * elem);
+    void *heap = xmalloc(want * elem);
+    memcpy(heap, inl, n * elem);
+    return heap;
+}
+
 static void grow_members(struct mf_set *s)
 {
-    size_t cap = 2 * s->a_members;
-    if (s->members == s->inl_members) {
-        s->members = xmalloc(cap * sizeof(*s->members));
-        memcpy(s->members, s->inl_members, s->n_members * sizeof(*s->members));
-    } else {
-        s->members = xrealloc(s->members, cap * sizeof(*s->members));
-    }
-    s->a_members = cap;
+    s->members =
+        grow_array(s->members, s->inl_members, s->n_members, &s->a_members, sizeof(*s->members));
 }
 
 static void grow_children(struct mf_set *s)
 {
-    size_t cap = 2 * s->a_children;
-    if (s->children == s->inl_children) {
-        s->children = xmalloc(cap * sizeof(*s->children));
-        memcpy(s->children, s->inl_children, s->n_children * sizeof(*s->children));
-    } else {
-        s->children = xrealloc(s->children, cap * sizeof(*s->children));
-    }
-    s->a_children = cap;
+    s->children = grow_array(s->children, s->inl_children, s->n_children, &s->a_children,
+                             sizeof(*s->children));
 }
 
 /* Append a copy of pe to the members; the caller keeps order. */

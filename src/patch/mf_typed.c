@@ -1394,28 +1394,6 @@ static void pe_ent_push(struct pe_map_ent *e, json_t *v)
 
 /* ---- normalisation (what a Go struct holds) ------------------------------------------------ */
 
-static bool is_empty(const json_t *v)
-{
-    switch (json_typeof(v)) {
-    case JSON_NULL:
-        return true;
-    case JSON_STRING:
-        return json_string_length(v) == 0;
-    case JSON_INTEGER:
-        return json_integer_value(v) == 0;
-    case JSON_REAL:
-        return json_real_value(v) == 0;
-    case JSON_FALSE:
-        return true;
-    case JSON_ARRAY:
-        return json_array_size(v) == 0;
-    case JSON_OBJECT:
-        return json_object_size(v) == 0;
-    default:
-        return false;
-    }
-}
-
 static const struct norm_prop *norm_prop_find(const struct norm_node *d, const char *key)
 {
     if (!d->n_props)
@@ -1448,7 +1426,7 @@ static json_t *norm_struct(const struct norm_node *d, const json_t *v, int depth
                 json_object_set_new_nocheck(out, p->key, zero_value(p->zero));
             continue;
         }
-        if (p->omit == OMIT_EMPTY && is_empty(val)) {
+        if (p->omit == OMIT_EMPTY && ju_go_empty(val)) {
             json_decref(val);
             continue;
         }
@@ -1526,7 +1504,7 @@ static bool normal_struct(const struct norm_node *d, const json_t *v, int depth)
             /* written back only as a null zero value; dropped or made a struct otherwise */
             if (p->omit != OMIT_NEVER || p->zero != ZERO_NULL)
                 return false;
-        } else if ((p->omit == OMIT_EMPTY && is_empty(in)) || !normal(p->node, in, depth + 1)) {
+        } else if ((p->omit == OMIT_EMPTY && ju_go_empty(in)) || !normal(p->node, in, depth + 1)) {
             return false;
         }
         required += p->required;
@@ -1692,7 +1670,7 @@ static const struct norm_node *normal_key(bool *normal, const struct norm_node *
             *normal = false; /* dropped, or made a struct */
         return NULL;
     }
-    if (p->omit == OMIT_EMPTY && is_empty(e))
+    if (p->omit == OMIT_EMPTY && ju_go_empty(e))
         *normal = false; /* dropped */
     return p->node;
 }

@@ -800,28 +800,6 @@ static json_t *zero_value(const struct node *n)
     }
 }
 
-static bool is_empty_value(const json_t *v)
-{
-    switch (json_typeof(v)) {
-    case JSON_NULL:
-        return true;
-    case JSON_STRING:
-        return json_string_length(v) == 0;
-    case JSON_INTEGER:
-        return json_integer_value(v) == 0;
-    case JSON_REAL:
-        return json_real_value(v) == 0;
-    case JSON_FALSE:
-        return true;
-    case JSON_ARRAY:
-        return json_array_size(v) == 0;
-    case JSON_OBJECT:
-        return json_object_size(v) == 0;
-    default:
-        return false;
-    }
-}
-
 /* v NULL stands for an empty object, which is what an absent struct field decodes from. */
 static json_t *canon(struct canon_ctx *c, const struct node *n, const json_t *v, const char *owner,
                      const struct path *at, int depth);
@@ -883,7 +861,7 @@ static json_t *canon_struct(struct canon_ctx *c, const struct cstruct *st, const
                 OBJECT_PUT(out, f->name, f->len, zero_value(f->node));
             continue;
         }
-        if (f->omit == OMIT_EMPTY && is_empty_value(val)) {
+        if (f->omit == OMIT_EMPTY && ju_go_empty(val)) {
             json_decref(val);
             continue;
         }

@@ -50,6 +50,28 @@ json_t *ju_ensure_obj(json_t *obj, const char *key)
     return v;
 }
 
+bool ju_go_empty(const json_t *v)
+{
+    switch (json_typeof(v)) {
+    case JSON_NULL:
+        return true;
+    case JSON_STRING:
+        return json_string_length(v) == 0;
+    case JSON_INTEGER:
+        return json_integer_value(v) == 0;
+    case JSON_REAL:
+        return json_real_value(v) == 0;
+    case JSON_FALSE:
+        return true;
+    case JSON_ARRAY:
+        return json_array_size(v) == 0;
+    case JSON_OBJECT:
+        return json_object_size(v) == 0;
+    default:
+        return false;
+    }
+}
+
 bool ju_empty(const char *s)
 {
     return !s || !*s;

@@ -427,3 +427,19 @@ Test(util, parse_integers_as_go_strconv)
     cr_expect_eq(util_parse_int64("--1", &v), UTIL_PARSE_SYNTAX);
     cr_expect_eq(util_parse_int64("1.5", &v), UTIL_PARSE_SYNTAX);
 }
+
+Test(util, go_empty_is_omitempty_zero)
+{
+    const char *empty[] = {"null", "\"\"", "0", "0.0", "false", "[]", "{}"};
+    const char *full[] = {"\" \"", "1", "-0.5", "true", "[0]", "{\"a\":null}"};
+    for (size_t i = 0; i < sizeof(empty) / sizeof(*empty); i++) {
+        json_t *v = json_loads(empty[i], JSON_DECODE_ANY, NULL);
+        cr_expect(ju_go_empty(v), "%s should be empty", empty[i]);
+        json_decref(v);
+    }
+    for (size_t i = 0; i < sizeof(full) / sizeof(*full); i++) {
+        json_t *v = json_loads(full[i], JSON_DECODE_ANY, NULL);
+        cr_expect(!ju_go_empty(v), "%s should not be empty", full[i]);
+        json_decref(v);
+    }
+}
