@@ -76,6 +76,9 @@ json_t *ju_arr(const json_t *obj, const char *key);
 json_t *ju_ensure_obj(json_t *obj, const char *key);
 /* True when s is NULL or "". */
 bool ju_empty(const char *s);
+/* The word encoding/json's errors use for v's JSON type: "object", "array", "string",
+   "number", "bool" ("null" for null, which Go never reports). */
+const char *ju_go_type_word(const json_t *v);
 /* Whether v is a zero value as Go's omitempty sees it: null, "", 0, false, [] or {}. */
 bool ju_go_empty(const json_t *v);
 /* metadata.name / metadata.namespace / ... of an object, or NULL. */

@@ -126,24 +126,6 @@ static char *summarize(const char *body, size_t len)
     return strbuf_detach(&sb, NULL);
 }
 
-/* The word Go's decoder uses for a JSON value's type ("array", "string", "number", "bool"). */
-static const char *go_json_word(const json_t *v)
-{
-    switch (json_typeof(v)) {
-    case JSON_OBJECT:
-        return "object";
-    case JSON_ARRAY:
-        return "array";
-    case JSON_STRING:
-        return "string";
-    case JSON_INTEGER:
-    case JSON_REAL:
-        return "number";
-    default:
-        return "bool";
-    }
-}
-
 /* The served kind of apiVersion (group/version or "v1") and kind, or NULL. */
 static const struct api_resource *codec_known_kind(const char *api_version, const char *kind)
 {
@@ -238,7 +220,7 @@ json_t *codec_decode_object(const char *content_type, const char *body, size_t l
                                "unmarshal %s into Go value of type struct { APIVersion string "
                                "\"json:\\\"apiVersion,omitempty\\\"\"; Kind string "
                                "\"json:\\\"kind,omitempty\\\"\" }",
-                               go_json_word(obj));
+                               ju_go_type_word(obj));
         json_decref(obj);
         unrecognized(err, kind, what, body, len);
         free(what);
@@ -251,7 +233,7 @@ json_t *codec_decode_object(const char *content_type, const char *body, size_t l
         if (f && !json_is_string(f) && !json_is_null(f)) {
             char *what = xasprintf("couldn't get version/kind; json parse error: json: cannot "
                                    "unmarshal %s into Go struct field .%s of type string",
-                                   go_json_word(f), fields[i]);
+                                   ju_go_type_word(f), fields[i]);
             json_decref(obj);
             unrecognized(err, kind, what, body, len);
             free(what);

@@ -104,24 +104,6 @@ static char *continue_encode(long long rv, const char *rel_key)
     return out;
 }
 
-/* encoding/json's name for the JSON type of v, as its UnmarshalTypeError prints it. */
-static const char *go_json_type(const json_t *v)
-{
-    switch (json_typeof(v)) {
-    case JSON_OBJECT:
-        return "object";
-    case JSON_ARRAY:
-        return "array";
-    case JSON_STRING:
-        return "string";
-    case JSON_TRUE:
-    case JSON_FALSE:
-        return "bool";
-    default:
-        return "number";
-    }
-}
-
 /* The member encoding/json would decode into a struct field: names match case-insensitively
    and the last match wins. NULL when absent or null (which leaves the field zero). */
 static json_t *go_json_field(const json_t *obj, const char *name)
@@ -152,9 +134,10 @@ static char *token_json_error(const char *raw, size_t len, json_t *tok, const js
                                    (unsigned char)raw[i]);
         return xstrdup(jerr->text);
     }
-    if (!json_is_object(tok))
+    /* (null decodes into the zero token, which the checks after this refuse) */
+    if (!json_is_object(tok) && !json_is_null(tok))
         return xasprintf("json: cannot unmarshal %s into Go value of type storage.continueToken",
-                         go_json_type(tok));
+                         ju_go_type_word(tok));
     static const struct {
         const char *name;
         const char *go_type;
@@ -173,7 +156,7 @@ static char *token_json_error(const char *raw, size_t len, json_t *tok, const js
         }
         return xasprintf("json: cannot unmarshal %s into Go struct field continueToken.%s of "
                          "type %s",
-                         go_json_type(v), fields[i].name, fields[i].go_type);
+                         ju_go_type_word(v), fields[i].name, fields[i].go_type);
     }
     return NULL;
 }

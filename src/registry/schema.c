@@ -261,26 +261,6 @@ static void go_type_name(const struct schema *s, const json_t *prop, struct strb
     }
 }
 
-static const char *json_kind_word(const json_t *v)
-{
-    switch (json_typeof(v)) {
-    case JSON_OBJECT:
-        return "object";
-    case JSON_ARRAY:
-        return "array";
-    case JSON_STRING:
-        return "string";
-    case JSON_INTEGER:
-    case JSON_REAL:
-        return "number";
-    case JSON_TRUE:
-    case JSON_FALSE:
-        return "bool";
-    default:
-        return "null";
-    }
-}
-
 /*
  * Record the first type error as Go's json.UnmarshalTypeError prints it:
  * "json: cannot unmarshal <value> into Go struct field <Struct>.<json path> of type <type>".
@@ -303,7 +283,7 @@ static void type_error(struct canon_ctx *c, const json_t *v, const char *value_w
     go_type_name(c->s, n->prop ? n->prop : synthetic, &ty);
     json_decref(synthetic);
     strbuf_addf(&sb, "json: cannot unmarshal %s into ",
-                value_word ? value_word : json_kind_word(v));
+                value_word ? value_word : ju_go_type_word(v));
     if (owner && *path) {
         /* Go names the struct without its package: "ServicePort.spec.ports.port". */
         const char *short_name = go_short_name(owner, buf, sizeof(buf));

@@ -50,6 +50,26 @@ json_t *ju_ensure_obj(json_t *obj, const char *key)
     return v;
 }
 
+const char *ju_go_type_word(const json_t *v)
+{
+    switch (json_typeof(v)) {
+    case JSON_OBJECT:
+        return "object";
+    case JSON_ARRAY:
+        return "array";
+    case JSON_STRING:
+        return "string";
+    case JSON_INTEGER:
+    case JSON_REAL:
+        return "number";
+    case JSON_TRUE:
+    case JSON_FALSE:
+        return "bool";
+    default:
+        return "null";
+    }
+}
+
 bool ju_go_empty(const json_t *v)
 {
     switch (json_typeof(v)) {

@@ -443,3 +443,15 @@ Test(util, go_empty_is_omitempty_zero)
         json_decref(v);
     }
 }
+
+Test(util, go_type_words_as_encoding_json_prints_them)
+{
+    const char *cases[][2] = {{"{}", "object"},  {"[1]", "array"},  {"\"x\"", "string"},
+                              {"3", "number"},   {"2.5", "number"}, {"true", "bool"},
+                              {"false", "bool"}, {"null", "null"}};
+    for (size_t i = 0; i < sizeof(cases) / sizeof(*cases); i++) {
+        json_t *v = json_loads(cases[i][0], JSON_DECODE_ANY, NULL);
+        cr_expect_str_eq(ju_go_type_word(v), cases[i][1], "%s", cases[i][0]);
+        json_decref(v);
+    }
+}
