@@ -283,6 +283,17 @@ int lb_parse_range(struct controllers *c, const char *range, char *msg, size_t m
 
 #define LB_FINALIZER "service.kubernetes.io/load-balancer-cleanup"
 
+/* A copy of the Service as stored now (an earlier write of this controller made a new
+   version), or NULL when it is gone. Owned by the caller. */
+static json_t *current_copy(struct controllers *c, const json_t *svc)
+{
+    struct store_obj *now =
+        ctl_get(c, c->res_service, ju_meta_str(svc, "namespace"), ju_meta_str(svc, "name"));
+    json_t *copy = now ? json_deep_copy(store_obj_json(now)) : NULL;
+    store_obj_unref(now);
+    return copy;
+}
+
 static bool has_ingress(const json_t *svc)
 {
     return json_array_size(ju_arr(ju_obj(ju_obj(svc, "status"), "loadBalancer"), "ingress")) > 0;
@@ -304,12 +315,9 @@ static void delete_load_balancer(struct controllers *c, const json_t *svc)
     if (ctl_remove_finalizer(c, c->res_service, svc, LB_FINALIZER, "service-controller") ||
         deleting || !has_ingress(svc))
         return;
-    struct store_obj *now =
-        ctl_get(c, c->res_service, ju_meta_str(svc, "namespace"), ju_meta_str(svc, "name"));
-    if (!now)
+    json_t *obj = current_copy(c, svc);
+    if (!obj)
         return;
-    json_t *obj = json_deep_copy(store_obj_json(now));
-    store_obj_unref(now);
     json_object_set_new(ju_ensure_obj(obj, "status"), "loadBalancer", json_object());
     ctl_update(c, c->res_service, obj, "status", "service-controller", false);
 }
@@ -365,12 +373,9 @@ static void sync_load_balancer(struct controllers *c, const json_t *svc)
     snprintf(ip, sizeof(ip), "%u.%u.%u.%u", pick >> 24, (pick >> 16) & 255, (pick >> 8) & 255,
              pick & 255);
     /* The finalizer update made a new version: write the status onto that one. */
-    struct store_obj *now =
-        ctl_get(c, c->res_service, ju_meta_str(svc, "namespace"), ju_meta_str(svc, "name"));
-    if (!now)
+    json_t *obj = current_copy(c, svc);
+    if (!obj)
         return;
-    json_t *obj = json_deep_copy(store_obj_json(now));
-    store_obj_unref(now);
     json_object_set_new(ju_ensure_obj(obj, "status"), "loadBalancer",
                         json_pack("{s:[{s:s,s:s}]}", "ingress", "ip", ip, "ipMode", "VIP"));
     if (!ctl_update(c, c->res_service, obj, "status", "service-controller", false))
