@@ -1675,6 +1675,34 @@ static const struct norm_node *normal_key(bool *normal, const struct norm_node *
     return p->node;
 }
 
+/* The schema's view of key k of a struct or map atom: its field (NULL when the atom has none of
+   that name), whether the key is declared, and the type of its value. */
+struct key_type {
+    const struct mf_tfield *f;
+    bool declared;
+    struct mf_tref tr;
+};
+
+static struct key_type key_type(const struct mf_atom *a, const char *k)
+{
+    struct key_type kt = {.f = a->fields && a->type ? field_find(a->type, k) : NULL};
+    if (kt.f) {
+        kt.declared = true;
+        kt.tr = kt.f->tref;
+    } else {
+        kt.tr = mf_atom_field(a, k, &kt.declared);
+    }
+    return kt;
+}
+
+/* The path element of key k: the schema's own copy of the name when the type shares it. */
+static struct mf_pe key_pe(const struct mf_atom *a, const struct key_type *kt, const char *k)
+{
+    const char *name = kt->f && a->type->shared ? kt->f->name : NULL;
+    return (struct mf_pe){
+        .kind = MF_PE_FIELD, .field = name ? name : k, .shared_field = name != NULL};
+}
+
 static void validate_map(struct vctx *c, const struct mf_atom *a, const json_t *v,
                          const struct norm_node *nd)
 {
@@ -1696,12 +1724,11 @@ static void validate_map(struct vctx *c, const struct mf_atom *a, const json_t *
     {
         if (hidden(c->hide, v, c->path.n, k))
             continue;
-        bool declared;
-        const struct mf_tfield *f = a->fields && a->type ? field_find(a->type, k) : NULL;
-        struct mf_tref tr = f ? (declared = true, f->tref) : mf_atom_field(a, k, &declared);
+        struct key_type kt = key_type(a, k);
+        const struct mf_tfield *f = kt.f;
         struct mf_pe pe = {.kind = MF_PE_FIELD, .field = k};
         push_path(&c->path, &pe);
-        if (!declared && tr.kind == MF_T_NONE) {
+        if (!kt.declared && kt.tr.kind == MF_T_NONE) {
             errf(c->errs, &c->path, "field not declared in schema");
             c->path.n--;
             break; /* upstream stops at the first unknown field of a map */
@@ -1711,7 +1738,7 @@ static void validate_map(struct vctx *c, const struct mf_atom *a, const json_t *
             cd = normal_key(&c->normal, sd, f, k, e, &required);
         else if (md && !json_is_null(e))
             cd = md;
-        validate(c, &tr, e, c->normal ? cd : NULL);
+        validate(c, &kt.tr, e, c->normal ? cd : NULL);
         c->path.n--;
     }
     if (sd && required != sd->n_required)
@@ -2235,18 +2262,14 @@ static void cmp_map_items(struct cctx *c, const struct mf_atom *a, const json_t 
     const json_t *hide = c->sc->hidden_meta;  /* on the right only */
     MF_OBJECT_FOREACH(lhs, it_, k, e)
     {
-        const struct mf_tfield *f = a->fields && a->type ? field_find(a->type, k) : NULL;
-        bool declared = f != NULL;
-        struct mf_tref tr = f ? f->tref : mf_atom_field(a, k, &declared);
-        const char *name = f && a->type->shared ? f->name : NULL;
-        struct mf_pe pe = {
-            .kind = MF_PE_FIELD, .field = name ? name : k, .shared_field = name != NULL};
+        struct key_type kt = key_type(a, k);
+        struct mf_pe pe = key_pe(a, &kt, k);
         const json_t *r = rhs ? field_get(hide, rhs, c->path.n, k) : NULL;
         matched += r != NULL;
-        struct side cl = key_side(c, sl, f, declared, &tr, k, e, &req_l);
-        struct side cr = r ? key_side(c, sr, f, declared, &tr, k, r, &req_r) : no_side;
+        struct side cl = key_side(c, sl, kt.f, kt.declared, &kt.tr, k, e, &req_l);
+        struct side cr = r ? key_side(c, sr, kt.f, kt.declared, &kt.tr, k, r, &req_r) : no_side;
         push_path(&c->path, &pe);
-        compare(c, &tr, e, r, cl, cr);
+        compare(c, &kt.tr, e, r, cl, cr);
         c->path.n--;
     }
     if (matched != object_size(hide, rhs, c->path.n)) { /* else the right has no key of its own */
@@ -2254,15 +2277,11 @@ static void cmp_map_items(struct cctx *c, const struct mf_atom *a, const json_t 
         {
             if (hidden(hide, rhs, c->path.n, k) || (lhs && json_object_get(lhs, k)))
                 continue;
-            const struct mf_tfield *f = a->fields && a->type ? field_find(a->type, k) : NULL;
-            bool declared = f != NULL;
-            struct mf_tref tr = f ? f->tref : mf_atom_field(a, k, &declared);
-            const char *name = f && a->type->shared ? f->name : NULL;
-            struct mf_pe pe = {
-                .kind = MF_PE_FIELD, .field = name ? name : k, .shared_field = name != NULL};
-            struct side cr = key_side(c, sr, f, declared, &tr, k, e, &req_r);
+            struct key_type kt = key_type(a, k);
+            struct mf_pe pe = key_pe(a, &kt, k);
+            struct side cr = key_side(c, sr, kt.f, kt.declared, &kt.tr, k, e, &req_r);
             push_path(&c->path, &pe);
-            compare(c, &tr, NULL, e, no_side, cr);
+            compare(c, &kt.tr, NULL, e, no_side, cr);
             c->path.n--;
         }
     }
