@@ -33,9 +33,9 @@ static void skip_ws(struct reader *r)
 
 /*
  * The string whose opening quote was just passed: *out points into the input when it has no
- * escapes (always so for keys: escaped: -1), else into the scratch buffer. 0, or -1 to give up.
+ * escapes, else into the scratch buffer (valid until the next string). 0, or -1 to give up.
  */
-static int read_string(struct reader *r, bool is_key, const char **out, size_t *len)
+static int read_string(struct reader *r, const char **out, size_t *len)
 {
     const char *start = r->p, *q = start;
     while (q < r->end) {
@@ -50,7 +50,7 @@ static int read_string(struct reader *r, bool is_key, const char **out, size_t *
             break;
         q++;
     }
-    if (q >= r->end || *q != '\\' || is_key)
+    if (q >= r->end || *q != '\\')
         return -1;
     size_t need = (size_t)(r->end - start);
     if (need > r->scratch_cap) {
@@ -146,18 +146,30 @@ static json_t *read_object(struct reader *r)
     for (;;) {
         const char *key;
         size_t key_len;
+        char *key_copy = NULL; /* an escaped key (managedFields' "k:{\"port\":80}"), owned */
         if (r->p >= r->end || *r->p != '"')
             goto fail;
         r->p++;
-        if (read_string(r, true, &key, &key_len))
+        if (read_string(r, &key, &key_len))
             goto fail;
+        if (key == r->scratch) {
+            /* the value's strings reuse the scratch buffer */
+            if (!(key_copy = malloc(key_len ? key_len : 1)))
+                abort();
+            memcpy(key_copy, key, key_len);
+            key = key_copy;
+        }
         skip_ws(r);
-        if (r->p >= r->end || *r->p != ':')
+        if (r->p >= r->end || *r->p != ':') {
+            free(key_copy);
             goto fail;
+        }
         r->p++;
         json_t *v = read_value(r);
-        /* The key points into the input, which the value cannot have changed. */
-        if (!v || json_object_setn_new_nocheck(obj, key, key_len, v))
+        /* The key points into the input (which the value cannot have changed) or is a copy. */
+        int failed = !v || json_object_setn_new_nocheck(obj, key, key_len, v);
+        free(key_copy);
+        if (failed)
             goto fail;
         skip_ws(r);
         if (r->p < r->end && *r->p == ',') {
@@ -233,7 +245,7 @@ static json_t *read_value(struct reader *r)
         const char *s;
         size_t len;
         r->p++;
-        if (read_string(r, false, &s, &len))
+        if (read_string(r, &s, &len))
             return NULL;
         return json_stringn_nocheck(s, len);
     }
@@ -248,7 +260,7 @@ static json_t *read_value(struct reader *r)
     }
 }
 
-json_t *jsonfast_parse(const char *buf, size_t len)
+json_t *jsonfast_read(const char *buf, size_t len)
 {
     struct reader r = {.p = buf, .end = buf + len};
     skip_ws(&r);
@@ -262,6 +274,12 @@ json_t *jsonfast_parse(const char *buf, size_t len)
         v = NULL;
     }
     free(r.scratch);
+    return v;
+}
+
+json_t *jsonfast_parse(const char *buf, size_t len)
+{
+    json_t *v = jsonfast_read(buf, len);
     if (v)
         return v;
     json_error_t err;
