@@ -13,6 +13,7 @@
 #include "svc/registry.h"
 #include "svc/rest.h"
 #include "svc/store.h"
+#include "svc/tree_arena.h"
 #include "svc/util.h"
 
 #include <errno.h>
@@ -106,6 +107,9 @@ int main(int argc, char **argv)
     struct http_server *http = NULL;
     struct controllers *ctl = NULL;
     struct apierr err;
+    /* Before any JSON value exists: jansson's allocator cannot change under live values. Without
+       the address space for the arenas every request simply uses malloc. */
+    tree_arena_install();
     apierr_init(&err);
     config_init(&cfg);
     if (config_parse(&cfg, argc, argv, msg, sizeof(msg))) {

@@ -109,6 +109,16 @@ struct store;
 void store_trim(struct store *st);
 
 /*
+ * The parse log of a thread that reads many objects once, such as the controllers: between
+ * begin and end, the trees this thread's store_obj_json calls parse are noted, and flush (and
+ * end) free those of objects nobody else holds by then. They go while still in the cache, from
+ * the thread that made them, instead of reaching the budget's sweep cold. Does not nest.
+ */
+void store_parse_log_begin(void);
+void store_parse_log_flush(struct store *st);
+void store_parse_log_end(struct store *st);
+
+/*
  * Open a store: in memory, or with data_dir (or io) set, loaded from the snapshot and log there
  * and made durable from then on. Start-up takes the directory's lock, loads the newest snapshot,
  * replays the log after it (cutting a torn last record, with a note), and continues the

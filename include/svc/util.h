@@ -81,6 +81,9 @@ bool ju_empty(const char *s);
 const char *ju_go_type_word(const json_t *v);
 /* Whether v is a zero value as Go's omitempty sees it: null, "", 0, false, [] or {}. */
 bool ju_go_empty(const json_t *v);
+/* json_dumps(v, flags) in memory of malloc's (caller frees with free()), or NULL. jansson's own
+   result must go back to jansson's allocator, which in a request is the tree arena's. */
+char *ju_dumps(const json_t *v, size_t flags);
 /* metadata.name / metadata.namespace / ... of an object, or NULL. */
 const char *ju_meta_str(const json_t *obj, const char *key);
 

@@ -204,7 +204,7 @@ static char *port_key(const json_t *ports)
                       ju_str(p, "protocol") ?: "TCP", "port", (json_int_t)ju_int(p, "port", 0));
         if (ju_str(p, "appProtocol"))
             json_object_set_new(norm, "appProtocol", json_string(ju_str(p, "appProtocol")));
-        texts[i] = json_dumps(norm, JSON_COMPACT | JSON_SORT_KEYS);
+        texts[i] = ju_dumps(norm, JSON_COMPACT | JSON_SORT_KEYS);
         json_decref(norm);
     }
     char *key = join_sorted(texts, n, '\n');

@@ -76,6 +76,7 @@ void gc_index_rebuild(struct controllers *c)
             for (size_t i = 0; i < n; i++)
                 index_refs(c, items[i], true);
             ctl_list_free(items, n);
+            store_parse_log_flush(c->store); /* the trees it parsed, when the log is on */
         }
     }
 }

@@ -343,7 +343,7 @@ static json_t *running_status(const json_t *pod, const struct node_sim *n, const
         json_array_append_new(names, json_string(ju_str(ct, "name") ?: ""));
     char *not_ready = NULL;
     if (!ready) {
-        char *list = json_dumps(names, JSON_COMPACT);
+        char *list = ju_dumps(names, JSON_COMPACT);
         /* "[a b]" as Go prints a string slice. */
         for (char *p = list; *p; p++)
             if (*p == '"')

@@ -13,6 +13,7 @@
 #include "svc/apierr.h"
 #include "svc/rest.h"
 #include "svc/strbuf.h"
+#include "svc/tree_arena.h"
 #include "svc/util.h"
 
 #include <arpa/inet.h>
@@ -233,6 +234,11 @@ static enum MHD_Result access_handler(void *cls, struct MHD_Connection *conn, co
             return too_large(conn, st, method);
         return MHD_YES;
     }
+    /* A write's trees live in this thread's arena until its answer is queued. Reads are left
+       out: a watch's stream outlives the call. */
+    bool arena = strcmp(method, "GET") && strcmp(method, "HEAD");
+    if (arena)
+        tree_arena_begin();
     struct rest_request req = {0};
     struct rest_response resp;
     rest_response_init(&resp);
@@ -256,6 +262,8 @@ static enum MHD_Result access_handler(void *cls, struct MHD_Connection *conn, co
     enum MHD_Result ret = queue(conn, srv, &resp);
     rest_request_release(&req);
     rest_response_release(&resp);
+    if (arena)
+        tree_arena_end();
     return ret;
 }
 

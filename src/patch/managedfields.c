@@ -11,6 +11,7 @@
 #include "mf_private.h"
 
 #include "svc/strbuf.h"
+#include "svc/tree_arena.h"
 #include "svc/util.h"
 
 #include <jansson.h>
@@ -795,7 +796,7 @@ static const struct mf_set *reset_set_of(const char *const *paths, struct mf_set
     *owned = NULL;
     if (!paths || !*paths)
         return NULL;
-    pthread_once(&fixed_sets_once, build_fixed_sets);
+    tree_arena_once(&fixed_sets_once, build_fixed_sets);
     if (paths == reset_status)
         return reset_status_set;
     if (paths == reset_spec)
@@ -817,7 +818,7 @@ void mf_strip_meta(struct mf_managed *m, const char *id)
     struct mf_entry *e = mf_managed_get(m, id);
     if (!e)
         return;
-    pthread_once(&fixed_sets_once, build_fixed_sets);
+    tree_arena_once(&fixed_sets_once, build_fixed_sets);
     mf_set_subtract(e->set, strip_set);
     if (mf_set_empty(e->set))
         mf_managed_remove(m, id);

@@ -11,6 +11,7 @@
 #include "mf_private.h"
 
 #include "svc/strbuf.h"
+#include "svc/tree_arena.h"
 #include "svc/util.h"
 
 #include <jansson.h>
@@ -914,6 +915,7 @@ static struct mf_types *types_of(const struct mf_schema *sc)
     for (ts = atomic_load_explicit(&shared_head, memory_order_acquire); ts; ts = ts->next)
         if (ts->defs == sc->defs)
             return msc->types = ts;
+    tree_arena_pause(); /* what is built here outlives the request that asks first */
     pthread_mutex_lock(&shared_lock);
     for (ts = atomic_load_explicit(&shared_head, memory_order_relaxed); ts; ts = ts->next)
         if (ts->defs == sc->defs)
@@ -937,6 +939,7 @@ static struct mf_types *types_of(const struct mf_schema *sc)
         ts = types_build(sc->defs);
         msc->owns_types = true;
     }
+    tree_arena_resume();
     return msc->types = ts;
 }
 
@@ -973,16 +976,19 @@ static const struct mf_type *type_of(const struct mf_schema *sc, const struct mf
     if (tr->type)
         return tr->type;
     if (tr->kind != MF_T_SCHEMA || !tr->node) {
-        pthread_once(&builtin_once, builtin_build);
+        tree_arena_once(&builtin_once, builtin_build);
         return &builtin_types[tr->kind == MF_T_UNTYPED ? 1 : tr->kind == MF_T_DEDUCED ? 2 : 0];
     }
     const struct mf_type *t = ptr_map_get(&types_of(sc)->map, tr->node, tr->map_rel + 1);
     if (t)
         return t;
-    /* a node outside the definitions: resolved the slow way, for this call */
+    /* a node outside the definitions: resolved the slow way, for this call (kept with the
+       schema, which may outlive the request) */
     struct mf_type *st = xcalloc(1, sizeof(*st));
+    tree_arena_pause();
     st->ok = resolve_uncached(sc, tr, &st->forms[0]) == 0;
     type_forms(st);
+    tree_arena_resume();
     for (int i = 0; i < 4; i++)
         st->forms[i].type = NULL;
     struct mf_schema *msc = (struct mf_schema *)sc;
@@ -1556,7 +1562,9 @@ const json_t *mf_zero_shared(const struct mf_schema *sc)
     json_t *z = atomic_load_explicit(&d->zero, memory_order_acquire);
     if (z)
         return z;
+    tree_arena_pause(); /* shared by every request from now on */
     json_t *mine = norm_struct(d, NULL, 0), *none = NULL;
+    tree_arena_resume();
     if (atomic_compare_exchange_strong(&d->zero, &none, mine))
         return mine;
     json_decref(mine); /* another thread was first */

@@ -7,6 +7,7 @@
 #include "svc/api.h"
 
 #include "svc/schema.h"
+#include "svc/tree_arena.h"
 #include "svc/util.h"
 
 #include <jansson.h>
@@ -355,7 +356,7 @@ static void builtin_load(void)
 
 const struct api *api_builtin(void)
 {
-    pthread_once(&builtin_once, builtin_load);
+    tree_arena_once(&builtin_once, builtin_load);
     return builtin;
 }
 

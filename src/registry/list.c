@@ -97,7 +97,7 @@ static char *continue_encode(long long rv, const char *rel_key)
     json_t *tok = json_pack("{s:s,s:I,s:o}", "v", "meta.k8s.io/v1", "rv", (json_int_t)rv, "start",
                             json_stringn(strbuf_str(&start), start.len + 1));
     strbuf_release(&start);
-    char *text = json_dumps(tok, JSON_COMPACT);
+    char *text = ju_dumps(tok, JSON_COMPACT);
     json_decref(tok);
     char *out = base64url_encode(text, strlen(text));
     free(text);

@@ -20,6 +20,7 @@
 #include "svc/codec.h"
 #include "svc/fileio.h"
 #include "svc/skiplist.h"
+#include "svc/tree_arena.h"
 #include "svc/util.h"
 #include "svc/wal.h"
 
@@ -82,6 +83,26 @@ void store_obj_unref(struct store_obj *obj)
     free(obj);
 }
 
+/* This thread's parse log (store_parse_log_begin): objects, each with a reference. */
+struct parse_log {
+    bool on;
+    struct store_obj **objs; /* owned, as are the references */
+    size_t n, cap;
+};
+static _Thread_local struct parse_log parse_log;
+
+static void note_parsed(struct store_obj *obj)
+{
+    struct parse_log *pl = &parse_log;
+    if (!pl->on)
+        return;
+    if (pl->n == pl->cap) {
+        pl->cap = pl->cap ? 2 * pl->cap : 64;
+        pl->objs = xrealloc(pl->objs, pl->cap * sizeof(*pl->objs));
+    }
+    pl->objs[pl->n++] = store_obj_ref(obj);
+}
+
 json_t *store_obj_json(const struct store_obj *cobj)
 {
     /* The tree is a cache of the bytes: filling it does not change the object. */
@@ -89,12 +110,15 @@ json_t *store_obj_json(const struct store_obj *cobj)
     json_t *tree = atomic_load(&obj->tree);
     if (tree)
         return tree;
+    tree_arena_pause(); /* the tree is the object's, not the request's that happens to read it */
     tree = jsonfast_parse(obj->bytes, obj->len);
+    tree_arena_resume();
     if (!tree)
         abort(); /* the bytes are our own serialisation (or were checked at load): cannot be */
     json_t *expected = NULL;
     if (atomic_compare_exchange_strong(&obj->tree, &expected, tree)) {
         atomic_fetch_add(&trees_kept, 1);
+        note_parsed(obj);
         return tree;
     }
     json_decref(tree); /* another reader parsed it first */
@@ -160,6 +184,12 @@ struct store_obj *store_obj_new(const char *key, json_t *json, uint64_t rv)
     /* Serialised once, as kube-apiserver's encoder writes it; every GET and LIST copies it. */
     size_t len;
     char *bytes = codec_json_dumps(json, &len);
+    if (tree_arena_owns(json)) {
+        /* A request's tree goes with the request: the object keeps the bytes, and its first
+           reader parses them. */
+        json_decref(json);
+        json = NULL;
+    }
     return obj_wrap(key, json, bytes, len, rv);
 }
 
@@ -535,12 +565,13 @@ void store_list_result_release(struct store_list_result *res)
 /* Nodes looked at per sweep: bounds the time a writer spends on it. */
 #define TRIM_STEPS 256
 
-/* Whether only the store holds obj, so that its tree may go. Store lock held: nobody can take
-   a new reference to an object without it unless they already hold one. */
-static bool only_stored(struct store_obj *obj)
+/* Whether only the store (and `mine` references of the caller) hold obj, so that its tree may
+   go. Store lock held: nobody can take a new reference to an object without it unless they
+   already hold one. */
+static bool held_only_by_store(struct store_obj *obj, int mine)
 {
     int structural = (obj->in_map ? 1 : 0) + atomic_load(&obj->log_refs);
-    return atomic_load(&obj->refs) == structural;
+    return atomic_load(&obj->refs) == structural + mine;
 }
 
 /*
@@ -582,7 +613,7 @@ static void trim_trees(struct store *st, struct dead_trees *dead)
         if (!it && !(it = skiplist_seek(st->objects, "", 0)))
             break;
         struct store_obj *obj = skiplist_node_value(it);
-        if (atomic_load(&obj->tree) && only_stored(obj))
+        if (atomic_load(&obj->tree) && held_only_by_store(obj, 0))
             detach_tree(obj, dead);
         free(st->trim_key);
         st->trim_key = xstrdup(skiplist_node_key(it));
@@ -595,7 +626,7 @@ static void trim_trees(struct store *st, struct dead_trees *dead)
         const struct store_event *ev = eventlog_at(&st->log, st->trim_event);
         struct store_obj *objs[2] = {ev->obj, ev->prev};
         for (int k = 0; k < 2; k++)
-            if (objs[k] && atomic_load(&objs[k]->tree) && only_stored(objs[k]))
+            if (objs[k] && atomic_load(&objs[k]->tree) && held_only_by_store(objs[k], 0))
                 detach_tree(objs[k], dead);
     }
 }
@@ -616,6 +647,38 @@ void store_trim(struct store *st)
         if (round >= rounds)
             break;
     }
+}
+
+void store_parse_log_begin(void)
+{
+    parse_log.on = true;
+}
+
+void store_parse_log_flush(struct store *st)
+{
+    struct parse_log *pl = &parse_log;
+    struct dead_trees dead;
+    for (size_t done = 0; done < pl->n;) {
+        dead.n = 0;
+        size_t stop = done + TRIM_STEPS < pl->n ? done + TRIM_STEPS : pl->n;
+        pthread_mutex_lock(&st->lock);
+        for (size_t i = done; i < stop; i++)
+            if (atomic_load(&pl->objs[i]->tree) && held_only_by_store(pl->objs[i], 1))
+                detach_tree(pl->objs[i], &dead);
+        pthread_mutex_unlock(&st->lock);
+        bury(&dead);
+        for (size_t i = done; i < stop; i++)
+            store_obj_unref(pl->objs[i]);
+        done = stop;
+    }
+    pl->n = 0;
+}
+
+void store_parse_log_end(struct store *st)
+{
+    store_parse_log_flush(st);
+    free(parse_log.objs);
+    parse_log = (struct parse_log){0};
 }
 
 /* ---- writes ---------------------------------------------------------------------------------- */

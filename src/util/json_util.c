@@ -101,3 +101,16 @@ const char *ju_meta_str(const json_t *obj, const char *key)
 {
     return ju_str(ju_obj(obj, "metadata"), key);
 }
+
+char *ju_dumps(const json_t *v, size_t flags)
+{
+    char *text = json_dumps(v, flags);
+    if (!text)
+        return NULL;
+    char *copy = xstrdup(text);
+    json_malloc_t alloc;
+    json_free_t release;
+    json_get_alloc_funcs(&alloc, &release);
+    release(text);
+    return copy;
+}

@@ -308,7 +308,7 @@ static char *toleration_key(const json_t *t)
     json_t *c = json_deep_copy(t);
     if (json_is_object(c))
         json_object_del(c, "tolerationSeconds");
-    char *k = json_dumps(c, JSON_COMPACT | JSON_SORT_KEYS | JSON_ENCODE_ANY);
+    char *k = ju_dumps(c, JSON_COMPACT | JSON_SORT_KEYS | JSON_ENCODE_ANY);
     json_decref(c);
     return k ? k : xstrdup("");
 }
@@ -392,14 +392,14 @@ static char *spec_diff(const json_t *before, const json_t *after)
             identical = 0;
         }
         if (a && !json_is_null(a)) {
-            char *dump = json_dumps(a, JSON_COMPACT | JSON_ENCODE_ANY);
+            char *dump = ju_dumps(a, JSON_COMPACT | JSON_ENCODE_ANY);
             char *t = wl_pathf("%s- \t%s: %s,\n", line, name, dump ? dump : "");
             free(dump);
             free(line);
             line = t;
         }
         if (b && !json_is_null(b)) {
-            char *dump = json_dumps(b, JSON_COMPACT | JSON_ENCODE_ANY);
+            char *dump = ju_dumps(b, JSON_COMPACT | JSON_ENCODE_ANY);
             char *t = wl_pathf("%s+ \t%s: %s,\n", line, name, dump ? dump : "");
             free(dump);
             free(line);

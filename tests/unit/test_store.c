@@ -13,6 +13,7 @@
 #include <string.h>
 
 #include "svc/store.h"
+#include "svc/tree_arena.h"
 
 static struct store *new_store(size_t log)
 {
@@ -714,5 +715,65 @@ Test(store, trim_frees_trees_readers_parsed)
     cr_expect_leq(kept, STORE_TREE_BUDGET, "%d trees kept after store_trim", kept);
     cr_expect_not_null(atomic_load(&held->tree), "a held object lost its tree");
     store_obj_unref(held);
+    store_free(st);
+}
+
+/* A tree made in a request's arena (include/svc/tree_arena.h) goes with the request: the store
+   keeps the object's bytes, and the first reader parses them into a tree of its own. */
+Test(store, an_object_committed_from_an_arena_keeps_no_tree_of_it)
+{
+    cr_assert(tree_arena_install());
+    struct store *st = new_store(16);
+    tree_arena_begin();
+    json_t *written = svc("web", "ClusterIP");
+    cr_assert(tree_arena_owns(written));
+    struct store_obj *obj = NULL;
+    struct store_write w = {.op = STORE_OP_CREATE, .key = "services/default/web", .obj = written};
+    cr_assert_eq(store_write(st, &w, &obj, NULL), STORE_OK);
+    cr_expect_null(atomic_load(&obj->tree), "the request's tree was kept");
+    json_t *tree = store_obj_json(obj); /* parsed during the request: must outlive it */
+    cr_expect_not(tree_arena_owns(tree));
+    tree_arena_end();
+    json_t *want = svc("web", "ClusterIP");
+    json_object_set_new(json_object_get(want, "metadata"), "resourceVersion",
+                        json_string(rv_of(obj)));
+    cr_expect(json_equal(store_obj_json(obj), want));
+    cr_expect_eq(store_obj_json(obj), tree, "the tree parsed in the request is the one kept");
+    json_decref(want);
+    store_obj_unref(obj);
+    store_free(st);
+}
+
+/* The controllers' parse log: trees a thread parsed go at flush unless someone else holds the
+   object; trees parsed before the log began are not its business. */
+Test(store, the_parse_log_frees_what_this_thread_parsed_unless_held)
+{
+    cr_assert(tree_arena_install());
+    struct store *st = new_store(16);
+    const char *keys[] = {"services/default/a", "services/default/b", "services/default/c"};
+    tree_arena_begin(); /* committed from a "request": no tree kept */
+    for (int i = 0; i < 3; i++)
+        cr_assert_eq(create(st, keys[i], "ClusterIP"), STORE_OK);
+    tree_arena_end();
+    struct store_obj *c = store_get(st, keys[2]);
+    json_t *c_tree = store_obj_json(c); /* before the log */
+    store_obj_unref(c);
+    store_parse_log_begin();
+    struct store_obj *a = store_get(st, keys[0]), *b = store_get(st, keys[1]);
+    cr_assert_not_null(store_obj_json(a));
+    json_t *b_tree = store_obj_json(b);
+    store_obj_unref(a); /* done with a; b is still held */
+    store_parse_log_flush(st);
+    a = store_get(st, keys[0]);
+    c = store_get(st, keys[2]);
+    cr_expect_null(atomic_load(&a->tree), "a tree the log noted and nobody holds was kept");
+    cr_expect_eq(atomic_load(&b->tree), b_tree, "a held object lost its tree");
+    cr_expect_str_eq(json_string_value(json_object_get(json_object_get(b_tree, "spec"), "type")),
+                     "ClusterIP");
+    cr_expect_eq(atomic_load(&c->tree), c_tree, "a tree parsed before the log began was freed");
+    store_obj_unref(a);
+    store_obj_unref(b);
+    store_obj_unref(c);
+    store_parse_log_end(st);
     store_free(st);
 }
