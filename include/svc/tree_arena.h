@@ -40,8 +40,13 @@ void tree_arena_resume(void);
    first be wanted during a request. */
 void tree_arena_once(pthread_once_t *once, void (*init)(void));
 
-/* Whether p is arena memory: a tree whose root is must not be kept past its scope. */
+/* Whether p is arena memory. */
 bool tree_arena_owns(const void *p);
+
+/* Whether this thread is inside a scope (paused or not). A tree handed over in a scope is not to
+   be kept past it, whatever its root is: once a big request has used up its slice, new nodes
+   come from malloc while their children may still be the arena's. */
+bool tree_arena_in_scope(void);
 
 /* Bytes of this thread's arena in use by the current scope (0 outside one): for tests. */
 size_t tree_arena_used(void);

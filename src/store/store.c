@@ -184,7 +184,7 @@ struct store_obj *store_obj_new(const char *key, json_t *json, uint64_t rv)
     /* Serialised once, as kube-apiserver's encoder writes it; every GET and LIST copies it. */
     size_t len;
     char *bytes = codec_json_dumps(json, &len);
-    if (tree_arena_owns(json)) {
+    if (tree_arena_in_scope()) {
         /* A request's tree goes with the request: the object keeps the bytes, and its first
            reader parses them. */
         json_decref(json);

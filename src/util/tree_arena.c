@@ -246,6 +246,11 @@ bool tree_arena_owns(const void *p)
     return in_region(p);
 }
 
+bool tree_arena_in_scope(void)
+{
+    return mine && mine->depth;
+}
+
 size_t tree_arena_used(void)
 {
     return mine && mine->depth ? (size_t)(mine->bump - mine->base) : 0;

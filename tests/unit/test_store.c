@@ -777,3 +777,31 @@ Test(store, the_parse_log_frees_what_this_thread_parsed_unless_held)
     store_parse_log_end(st);
     store_free(st);
 }
+
+/* A request that used up its arena slice goes on with malloc: a tree whose root came from
+   malloc may still hold arena nodes, so nothing committed in a scope keeps its tree. */
+Test(store, a_tree_committed_after_the_arena_ran_out_is_not_kept_either)
+{
+    cr_assert(tree_arena_install());
+    struct store *st = new_store(16);
+    tree_arena_begin();
+    json_t *filler = json_array();
+    while (tree_arena_used() < ((size_t)8 << 20) - 4096) /* the slice, to its last pages */
+        json_array_append_new(filler, json_string("0123456789abcdef0123456789abcdef"));
+    json_t *child = json_string("arena child");
+    for (int i = 0; i < 200; i++) /* more than the last pages hold */
+        json_array_append_new(filler, json_string("0123456789abcdef0123456789abcdef"));
+    json_t *written = svc("late", "ClusterIP");
+    cr_assert_not(tree_arena_owns(written), "the root should come from malloc by now");
+    json_object_set_new(written, "x-child", child);
+    struct store_obj *obj = NULL;
+    struct store_write w = {.op = STORE_OP_CREATE, .key = "services/default/late", .obj = written};
+    cr_assert_eq(store_write(st, &w, &obj, NULL), STORE_OK);
+    cr_expect_null(atomic_load(&obj->tree), "a tree made in a request was kept");
+    json_decref(filler);
+    tree_arena_end();
+    json_t *tree = store_obj_json(obj); /* after the scope: parsed from the bytes */
+    cr_expect_str_eq(json_string_value(json_object_get(tree, "x-child")), "arena child");
+    store_obj_unref(obj);
+    store_free(st);
+}
