@@ -72,6 +72,8 @@ bool ju_bool(const json_t *obj, const char *key, bool def);
 /* obj[key] if it is an object, else NULL; ju_arr likewise for arrays. */
 json_t *ju_obj(const json_t *obj, const char *key);
 json_t *ju_arr(const json_t *obj, const char *key);
+/* dst[key] = src[key] (a reference), or no dst[key] when src has none. */
+void ju_copy_member(json_t *dst, const json_t *src, const char *key);
 /* Get obj[key] as an object, creating an empty one (replacing a non-object) when needed. */
 json_t *ju_ensure_obj(json_t *obj, const char *key);
 /* True when s is NULL or "". */

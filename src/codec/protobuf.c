@@ -13,6 +13,7 @@
  * descended into. Depends on jansson and libc only.
  */
 #include "svc/protobuf.h"
+#include "svc/util.h"
 
 #include <inttypes.h>
 #include <jansson.h>
@@ -958,25 +959,6 @@ static int pb_finish_value(struct pb_ctx *c, const struct pb_msg *m, const struc
     return 0;
 }
 
-/* Whether a raw scalar is Go's zero value (which omitempty leaves out). */
-static bool pb_is_zero(const json_t *v)
-{
-    switch (json_typeof(v)) {
-    case JSON_STRING:
-        return json_string_length(v) == 0;
-    case JSON_INTEGER:
-        return json_integer_value(v) == 0;
-    case JSON_FALSE:
-        return true;
-    case JSON_OBJECT:
-        return json_object_size(v) == 0;
-    case JSON_ARRAY:
-        return json_array_size(v) == 0;
-    default:
-        return false;
-    }
-}
-
 static int pb_finish_message(struct pb_ctx *c, const struct pb_msg *m, const json_t *raw,
                              json_t *out, int depth)
 {
@@ -1006,7 +988,7 @@ static int pb_finish_message(struct pb_ctx *c, const struct pb_msg *m, const jso
             continue;
         /* Time, IntOrString and message values are structs: never omitted. */
         if (f->json == PBJ_OMITEMPTY && f->type != PBT_MESSAGE && f->type != PBT_TIME &&
-            f->type != PBT_INTSTR && (!v || pb_is_zero(v)))
+            f->type != PBT_INTSTR && (!v || ju_go_empty(v))) /* (raw values: never null or real) */
             continue;
         if (pb_finish_value(c, m, f, v, depth, &value) < 0)
             return -1;

@@ -46,17 +46,6 @@ static bool same_field(const json_t *a, const json_t *b, const char *key)
     return json_equal(x, y);
 }
 
-/* dst[key] = src[key], or no dst[key] when src has none (the canonical form drops empty
-   members, and a member that went must go from the stored object too). */
-static void copy_field(json_t *dst, const json_t *src, const char *key)
-{
-    json_t *v = json_object_get(src, key);
-    if (v)
-        json_object_set(dst, key, v);
-    else
-        json_object_del(dst, key);
-}
-
 #define TRIGGER_TIME  "endpoints.kubernetes.io/last-change-trigger-time"
 #define OVER_CAPACITY "endpoints.kubernetes.io/over-capacity"
 
@@ -118,12 +107,9 @@ static void sync_endpoints(struct controllers *c, const json_t *svc, struct stor
     }
     json_t *upd = json_deep_copy(store_obj_json(cur));
     json_t *um = ju_ensure_obj(upd, "metadata");
-    copy_field(um, wm, "labels");
+    ju_copy_member(um, wm, "labels");
     set_controller_annotations(um, ju_obj(wm, "annotations"));
-    if (json_object_get(cw, "subsets"))
-        json_object_set(upd, "subsets", json_object_get(cw, "subsets"));
-    else
-        json_object_del(upd, "subsets");
+    ju_copy_member(upd, cw, "subsets");
     json_decref(cw);
     store_obj_unref(cur);
     ctl_update(c, c->res_endpoints, upd, NULL, "endpoint-controller", false);
@@ -178,11 +164,11 @@ static void apply_slices(struct controllers *c, json_t *want, struct store_obj *
         }
         json_t *upd = json_deep_copy(store_obj_json(cur));
         json_t *um = ju_ensure_obj(upd, "metadata");
-        copy_field(um, wm, "labels");
-        copy_field(um, wm, "annotations");
-        copy_field(um, wm, "ownerReferences");
-        copy_field(upd, cs, "endpoints");
-        copy_field(upd, cs, "ports");
+        ju_copy_member(um, wm, "labels");
+        ju_copy_member(um, wm, "annotations");
+        ju_copy_member(um, wm, "ownerReferences");
+        ju_copy_member(upd, cs, "endpoints");
+        ju_copy_member(upd, cs, "ports");
         json_decref(cs);
         ctl_update(c, c->res_slices, upd, NULL, manager, false);
     }

@@ -47,28 +47,19 @@ void meta_prepare_create(json_t *obj, const char *ns, struct timespec now)
     json_object_set_new(meta, "creationTimestamp", json_string(ts));
 }
 
-static void carry(json_t *meta, const json_t *old_meta, const char *key)
-{
-    json_t *v = json_object_get(old_meta, key);
-    if (v)
-        json_object_set(meta, key, v);
-    else
-        json_object_del(meta, key);
-}
-
 void meta_prepare_update(json_t *obj, const json_t *old)
 {
     json_t *meta = meta_of(obj);
     const json_t *old_meta = ju_obj(old, "metadata");
     /* An empty uid is filled from the stored object; a different one fails validation. */
     if (ju_empty(ju_str(meta, "uid")))
-        carry(meta, old_meta, "uid");
+        ju_copy_member(meta, old_meta, "uid");
     /* creationTimestamp and generation are the server's; the deletion fields only ever move
        through delete. */
-    carry(meta, old_meta, "creationTimestamp");
-    carry(meta, old_meta, "generation");
-    carry(meta, old_meta, "deletionTimestamp");
-    carry(meta, old_meta, "deletionGracePeriodSeconds");
+    ju_copy_member(meta, old_meta, "creationTimestamp");
+    ju_copy_member(meta, old_meta, "generation");
+    ju_copy_member(meta, old_meta, "deletionTimestamp");
+    ju_copy_member(meta, old_meta, "deletionGracePeriodSeconds");
     json_object_del(meta, "selfLink");
 }
 

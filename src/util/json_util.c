@@ -114,3 +114,12 @@ char *ju_dumps(const json_t *v, size_t flags)
     release(text);
     return copy;
 }
+
+void ju_copy_member(json_t *dst, const json_t *src, const char *key)
+{
+    json_t *v = json_object_get(src, key);
+    if (v)
+        json_object_set(dst, key, v);
+    else
+        json_object_del(dst, key);
+}

@@ -455,3 +455,17 @@ Test(util, go_type_words_as_encoding_json_prints_them)
         json_decref(v);
     }
 }
+
+Test(util, copy_member_copies_or_removes)
+{
+    json_t *dst = json_pack("{s:s, s:s}", "labels", "old", "keep", "x");
+    json_t *src = json_pack("{s:{s:s}}", "annotations", "a", "b");
+    ju_copy_member(dst, src, "annotations"); /* present in src: set (shared) */
+    ju_copy_member(dst, src, "labels");      /* absent in src: removed */
+    cr_expect_eq(json_object_get(dst, "annotations"), json_object_get(src, "annotations"));
+    cr_expect_null(json_object_get(dst, "labels"));
+    cr_expect_str_eq(json_string_value(json_object_get(dst, "keep")), "x");
+    cr_expect_eq(json_object_size(dst), 2);
+    json_decref(dst);
+    json_decref(src);
+}
